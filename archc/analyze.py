@@ -1,0 +1,173 @@
+"""Analyze: walk the layer graph in dataflow order computing shape, parameters and MACs.
+
+Every rule comes from the layer registry; this module only orders the walk, attaches
+spans to what the rules report, and adds up. A layer whose inputs failed is skipped,
+so each independent error is reported once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from archc.errors import ArchcError, Code, Diagnostic
+from archc.expand import ExpandedNetwork, LayerNode, Limits
+from archc.graph import Built
+from archc.layers import LayerError
+from archc.layers.base import Shape, fmt_shape, prod
+
+BYTES_PER_VALUE = 4  # activation memory is reported for float32
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    name: str
+    kind: str
+    output: Shape
+    params: int
+    macs: int
+    line: int
+    column: int
+    side: str | None  # the side output this layer belongs to; None on the main path
+    inputs: tuple[Shape, ...] = ()
+
+
+@dataclass(frozen=True)
+class SideOutput:
+    name: str
+    output: Shape
+    params: int
+    macs: int
+
+
+@dataclass(frozen=True)
+class Bottleneck:
+    name: str  # the larger convolution
+    reduce: str  # the 1x1 convolution in front of it
+    direct_macs: int  # the larger kernel applied to the wide input
+    bottleneck_macs: int  # 1x1 + larger kernel on the narrowed input
+    ratio: float
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: int
+    macs: int
+    activation_bytes: int
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+
+@dataclass
+class Analysis:
+    network: str
+    input: Shape
+    output: Shape
+    layers: list[LayerStats]
+    totals: Totals
+    side_outputs: list[SideOutput] = field(default_factory=list)
+    bottlenecks: list[Bottleneck] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+def analyze(net: ExpandedNetwork, built: Built, limits: Limits | None = None) -> Analysis:
+    limits = limits or Limits()
+    graph = built.graph
+    shapes: dict[int, Shape | None] = {0: tuple(net.input)}
+    stats: dict[int, LayerStats] = {}
+    errors: list[Diagnostic] = []
+    warnings: list[Diagnostic] = []
+    for node, data in graph.nodes(data=True):
+        if node == 0:
+            continue
+        layer: LayerNode = data["layer"]
+        inputs = [shapes[i] for i in data["inputs"]]
+        shapes[node] = None
+        if layer.args is None or any(s is None for s in inputs):
+            continue
+        try:
+            shapes[node], stats[node] = _layer(layer, inputs, data["side"], limits)
+        except LayerError as exc:
+            errors.append(_diagnostic(layer, exc.code, exc.message, exc.hint))
+            continue
+        warnings += [_diagnostic(layer, *w) for w in layer.kind.warnings(layer.args, inputs)]
+    if errors:
+        raise ArchcError(errors)
+    return _summarise(net, built, shapes, stats, warnings)
+
+
+def _layer(layer: LayerNode, inputs: list[Shape], side: str | None, limits: Limits):
+    kind, args = layer.kind, layer.args
+    kind.check(args, inputs)
+    out = tuple(kind.out_shape(args, inputs))
+    if any(d < 1 for d in out):
+        raise LayerError(Code.KERNEL_TOO_LARGE, f"{kind.name} produces an empty tensor "
+                         f"{fmt_shape(out)}", "the input is too small for this layer")
+    if any(d > limits.max_dim for d in out):
+        raise LayerError(Code.VALUE_TOO_LARGE, f"{kind.name} output {fmt_shape(out)} exceeds the "
+                         f"per-dimension cap of {limits.max_dim:,}", "is a size off by orders?")
+    params = kind.params(args, inputs)
+    macs = kind.macs(args, inputs, out)
+    row = LayerStats(layer.name, kind.name, out, params, macs, layer.span.line, layer.span.col,
+                     side, tuple(inputs))
+    return out, row
+
+
+def _diagnostic(layer: LayerNode, code: Code, message: str, hint: str | None) -> Diagnostic:
+    return Diagnostic(code, f"{layer.name}: {message}", layer.span, hint,
+                      tuple(reversed(layer.trace)))
+
+
+def _summarise(net, built: Built, shapes, stats, warnings) -> Analysis:
+    layers = list(stats.values())
+    main = [row for row in layers if row.side is None]
+    sides = []
+    for name, node in built.sides.items():
+        rows = [row for row in layers if row.side == name]
+        sides.append(SideOutput(name, shapes[node], sum(r.params for r in rows),
+                                sum(r.macs for r in rows)))
+    totals = Totals(params=sum(row.params for row in layers), macs=sum(row.macs for row in main),
+                    activation_bytes=BYTES_PER_VALUE * sum(prod(row.output) for row in main))
+    return Analysis(net.name, tuple(net.input), shapes[built.output], layers, totals, sides,
+                    find_bottlenecks(built, stats), warnings)
+
+
+def find_bottlenecks(built: Built, stats: dict[int, LayerStats]) -> list[Bottleneck]:
+    """Every 1x1 convolution that narrows channels in front of a larger kernel."""
+    graph = built.graph
+    found = []
+    for node, row in stats.items():
+        layer: LayerNode = graph.nodes[node]["layer"]
+        kernel = layer.kind.kernel(layer.args)
+        wide = row.inputs[0][0]
+        if kernel is None or any(k != 1 for k in kernel) or row.output[0] >= wide:
+            continue
+        target = _next_conv(graph, node, stats)
+        if target is None:
+            continue
+        big = graph.nodes[target]["layer"]
+        big_row = stats[target]
+        big_kernel = big.kind.kernel(big.args)
+        if all(k == 1 for k in big_kernel):
+            continue
+        wide_input = (wide, *big_row.inputs[0][1:])
+        direct = big.kind.macs(big.args, [wide_input], big_row.output)
+        through = row.macs + big_row.macs
+        found.append(Bottleneck(big_row.name, row.name, direct, through, direct / through))
+    return found
+
+
+def _next_conv(graph, node: int, stats: dict) -> int | None:
+    """Follow a single-consumer chain of cost-free, shape-preserving layers to a convolution."""
+    while True:
+        successors = list(graph.successors(node))
+        if len(successors) != 1 or successors[0] not in stats:
+            return None
+        node = successors[0]
+        layer: LayerNode = graph.nodes[node]["layer"]
+        row = stats[node]
+        if layer.kind.kernel(layer.args) is not None:
+            return node
+        if len(row.inputs) != 1 or row.macs or tuple(row.output) != tuple(row.inputs[0]):
+            return None

@@ -1,0 +1,148 @@
+"""Diagnostics: source spans, stable error codes and compiler-style rendering.
+
+The core never prints or exits: it raises `ArchcError` carrying one or more
+`Diagnostic`s, and the CLI renders them with `render()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A region of a source file; `str(span)` is `file:line:col` (1-based)."""
+
+    file: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class Code(str, Enum):
+    """Stable diagnostic codes. The README's error table is generated from `DESCRIPTIONS`."""
+
+    SYNTAX = "E001"
+    UNEXPECTED_EOF = "E002"
+    BAD_CHARACTER = "E003"
+    BAD_DIMS = "E004"
+    UNREADABLE = "E005"
+    UNKNOWN_LAYER = "E101"
+    UNKNOWN_ARGUMENT = "E102"
+    MISSING_ARGUMENT = "E103"
+    BAD_ARGUMENT = "E104"
+    UNDEFINED_NAME = "E105"
+    DUPLICATE = "E106"
+    INPUT = "E107"
+    UNDEFINED_TENSOR = "E108"
+    NO_NETWORK = "E110"
+    KERNEL_TOO_LARGE = "E201"
+    CHANNEL_MISMATCH = "E202"
+    RESIDUAL_MISMATCH = "E203"
+    CONCAT_MISMATCH = "E204"
+    SAME_IMPOSSIBLE = "E205"
+    RANK_MISMATCH = "E206"
+    BROADCAST_MISMATCH = "E207"
+    TOO_LARGE = "E301"
+    RECURSION = "E302"
+    TOO_DEEP = "E303"
+    VALUE_TOO_LARGE = "E304"
+    FLOOR_DROPS = "W101"
+
+
+DESCRIPTIONS: dict[Code, str] = {
+    Code.SYNTAX: "syntax error: a token that cannot appear here",
+    Code.UNEXPECTED_EOF: "the file ends inside a construct (unclosed brace or parenthesis)",
+    Code.BAD_CHARACTER: "a character that is not part of the language",
+    Code.BAD_DIMS: "malformed `input` dimensions",
+    Code.UNREADABLE: "the file cannot be read or is not UTF-8 text",
+    Code.UNKNOWN_LAYER: "unknown layer kind or block (with a did-you-mean suggestion)",
+    Code.UNKNOWN_ARGUMENT: "a layer or block has no argument of that name",
+    Code.MISSING_ARGUMENT: "a required argument is missing",
+    Code.BAD_ARGUMENT: "an argument has the wrong type or an out-of-range value",
+    Code.UNDEFINED_NAME: "an expression names something that is not a block parameter",
+    Code.DUPLICATE: "a block, network, label or argument defined twice",
+    Code.INPUT: "a network without exactly one `input`, or `input` in the wrong place",
+    Code.UNDEFINED_TENSOR: "a named tensor used before `-> name` defined it",
+    Code.NO_NETWORK: "the file defines no network, or the requested network does not exist",
+    Code.KERNEL_TOO_LARGE: "the window is larger than the padded input: no output position",
+    Code.CHANNEL_MISMATCH: "channel counts do not fit (groups, features, explicit in-channels)",
+    Code.RESIDUAL_MISMATCH: "the residual body changes the shape and no shortcut fixes it",
+    Code.CONCAT_MISMATCH: "concatenated tensors disagree on spatial size or rank",
+    Code.SAME_IMPOSSIBLE: "`p=same` cannot keep the size (even kernel or stride > 1)",
+    Code.RANK_MISMATCH: "a layer got a tensor of the wrong rank (e.g. linear before flatten)",
+    Code.BROADCAST_MISMATCH: "add/mul of tensors whose shapes do not broadcast",
+    Code.TOO_LARGE: "the expanded network exceeds the layer limit (expansion bomb)",
+    Code.RECURSION: "a block calls itself, directly or through other blocks",
+    Code.TOO_DEEP: "nesting deeper than the limit",
+    Code.VALUE_TOO_LARGE: "a size or count beyond the configured cap",
+    Code.FLOOR_DROPS: "warning: the stride does not divide the input; border rows are dropped",
+}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: Code
+    message: str
+    span: Span | None
+    hint: str | None = None
+    notes: tuple[tuple[str, Span], ...] = ()
+
+    @property
+    def is_error(self) -> bool:
+        return self.code.value.startswith("E")
+
+    @property
+    def severity(self) -> str:
+        return "error" if self.is_error else "warning"
+
+
+@dataclass
+class ArchcError(Exception):
+    """One or more diagnostics that stop compilation."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join(f"{d.span}: {d.severity}[{d.code.value}]: {d.message}"
+                         for d in self.diagnostics)
+
+
+def fail(code: Code, message: str, span: Span | None, hint: str | None = None) -> ArchcError:
+    return ArchcError([Diagnostic(code, message, span, hint)])
+
+
+def render(diag: Diagnostic, sources: dict[str, str]) -> str:
+    """`file:line:col: error[CODE]: message`, the source line, a caret, then notes and hint."""
+    where = str(diag.span) if diag.span else "<unknown>"
+    lines = [f"{where}: {diag.severity}[{diag.code.value}]: {diag.message}"]
+    if diag.span is not None:
+        lines += _excerpt(diag.span, sources.get(diag.span.file))
+    for text, span in diag.notes:
+        lines.append(f"  = note: {text} at {span}")
+    if diag.hint:
+        lines.append(f"  = hint: {diag.hint}")
+    return "\n".join(lines)
+
+
+def _excerpt(span: Span, text: str | None) -> list[str]:
+    if text is None:
+        return []
+    source_lines = text.splitlines()
+    if not 1 <= span.line <= len(source_lines):
+        return []
+    line = source_lines[span.line - 1].replace("\t", " ")
+    if len(line) > 200:  # keep huge one-line files readable: show a window around the column
+        start = max(0, span.col - 80)
+        line, col = line[start:start + 160], span.col - start
+    else:
+        col = span.col
+    width = span.end_col - span.col if span.end_line == span.line else len(line) - col + 1
+    width = max(1, min(width, len(line) - col + 1))
+    gutter = " " * len(str(span.line))
+    return [f"{gutter} |", f"{span.line} | {line}", f"{gutter} | {' ' * (col - 1)}{'^' * width}"]

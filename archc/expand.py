@@ -1,0 +1,574 @@
+"""Expand: AST -> a tree of concrete layers with hierarchical names.
+
+Resolves block calls (with recursion and depth checks), `* N` repetition, argument
+binding and spec-level defaults, and enforces the size limits. Errors are collected,
+so independent mistakes in one file are all reported.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from pydantic import ValidationError
+
+from archc import ast as A
+from archc.errors import ArchcError, Code, Diagnostic, Span
+from archc.layers import REGISTRY, Args, LayerKind
+
+Value = Any  # int | float | bool | str | tuple, or a codegen `Sym`
+Trace = tuple[tuple[str, Span], ...]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps that turn hostile specs into errors instead of hangs."""
+
+    max_layers: int = 1_000_000
+    max_call_depth: int = 64
+    max_repeat: int = 100_000
+    max_dim: int = 1 << 24
+
+
+# ---- the expanded tree ---------------------------------------------------------------
+
+@dataclass
+class LayerNode:
+    name: str
+    kind: LayerKind
+    args: Args | None  # None when the arguments were invalid (already reported)
+    span: Span
+    trace: Trace
+    refs: tuple[tuple[str, Span], ...] = ()  # saved tensors a merge reads
+
+
+@dataclass
+class SeqNode:
+    """A container: `indexed` children are numbered like nn.Sequential, else named."""
+
+    name: str
+    children: list[TreeNode]
+    indexed: bool
+    span: Span
+
+
+@dataclass
+class BlockNode:
+    name: str
+    block: str
+    args: dict[str, Value]
+    body: list[TreeNode]
+    span: Span
+
+
+@dataclass
+class ResidualNode:
+    name: str
+    body: list[TreeNode]
+    shortcut: SeqNode | None
+    add: LayerNode
+    span: Span
+
+
+@dataclass
+class ConcatNode:
+    name: str
+    branches: list[SeqNode]
+    cat: LayerNode
+    span: Span
+
+
+@dataclass
+class SideNode:
+    name: str
+    body: list[TreeNode]
+    span: Span
+
+
+@dataclass
+class SaveNode:
+    name: str
+    span: Span
+
+
+TreeNode = Union[LayerNode, SeqNode, BlockNode, ResidualNode, ConcatNode, SideNode, SaveNode]
+
+
+@dataclass
+class ExpandedNetwork:
+    name: str
+    input: tuple[int, ...]
+    input_span: Span
+    body: list[TreeNode]
+    layer_count: int
+    span: Span
+
+
+# ---- naming scopes ----------------------------------------------------------------
+
+@dataclass
+class Scope:
+    prefix: str
+    indexed: bool
+    used: set[str] = field(default_factory=set)
+    counters: dict[str, int] = field(default_factory=dict)
+    next_index: int = 0
+
+    def child(self, base: str, label: str | None) -> str:
+        if self.indexed:
+            local = str(self.next_index)
+            self.next_index += 1
+        elif label is not None:
+            local = label
+        else:
+            n = self.counters.get(base, 0)
+            while True:
+                n += 1
+                local = f"{base}{n}"
+                if local not in self.used:
+                    break
+            self.counters[base] = n
+        self.used.add(local)
+        return f"{self.prefix}.{local}" if self.prefix else local
+
+
+@dataclass
+class Ctx:
+    env: dict[str, Value]
+    scope: Scope
+    trace: Trace
+    defaults: dict[str, dict[str, tuple[Value, Span]]]
+    stack: tuple[str, ...] = ()
+
+
+class LayerLimit(Exception):
+    pass
+
+
+class Expander:
+    def __init__(self, spec: A.SpecFile, limits: Limits | None = None) -> None:
+        self.spec = spec
+        self.limits = limits or Limits()
+        self.blocks: dict[str, A.BlockDef] = {}
+        self.diagnostics: list[Diagnostic] = []
+        self._seen: set[tuple] = set()
+        self.layer_count = 0
+        for block in spec.blocks:
+            if block.name in self.blocks or block.name in REGISTRY:
+                what = "a layer kind" if block.name in REGISTRY else "a block"
+                self.error(Code.DUPLICATE, f"`{block.name}` is already {what}", block.span,
+                           "rename the block")
+            else:
+                self.blocks[block.name] = block
+
+    # ---- diagnostics ------------------------------------------------------------
+
+    def error(self, code: Code, message: str, span: Span, hint: str | None = None,
+              trace: Trace = ()) -> None:
+        key = (code, span, message)
+        if key not in self._seen:
+            self._seen.add(key)
+            self.diagnostics.append(Diagnostic(code, message, span, hint, tuple(reversed(trace))))
+
+    # ---- networks --------------------------------------------------------------
+
+    def network(self, net: A.Network, input_override: tuple[int, ...] | None = None
+                ) -> ExpandedNetwork:
+        defaults = self._defaults(self.spec.defaults, {})
+        inputs = [s for s in net.body if isinstance(s, A.InputDecl)]
+        if len(inputs) != 1:
+            span = inputs[1].span if inputs else net.span
+            self.error(Code.INPUT, f"network `{net.name}` needs exactly one `input` "
+                       f"(found {len(inputs)})", span, "start the network with e.g. `input 3x224x224`")
+            dims, input_span = (1,), net.span
+        else:
+            dims, input_span = self._input_dims(inputs[0], input_override), inputs[0].span
+        ctx = Ctx({}, Scope("", indexed=False), (), defaults)
+        try:
+            body = self._stmts(net.body, ctx)
+        except LayerLimit:
+            body = []
+        if self.diagnostics and any(d.is_error for d in self.diagnostics):
+            raise ArchcError(self.diagnostics)
+        return ExpandedNetwork(net.name, dims, input_span, body, self.layer_count, net.span)
+
+    def _input_dims(self, decl: A.InputDecl, override: tuple[int, ...] | None) -> tuple[int, ...]:
+        dims = tuple(override or decl.dims)
+        if not 1 <= len(dims) <= 3 or any(d < 1 for d in dims):
+            self.error(Code.BAD_DIMS, f"input {'x'.join(map(str, dims))} must have 1 to 3 "
+                       "positive dimensions (F, CxL or CxHxW)", decl.span)
+        elif any(d > self.limits.max_dim for d in dims):
+            self.error(Code.VALUE_TOO_LARGE, f"input dimension above the cap of "
+                       f"{self.limits.max_dim}", decl.span)
+        return dims
+
+    def _defaults(self, decls: list[A.Defaults], inherited: dict) -> dict:
+        merged = {kind: dict(values) for kind, values in inherited.items()}
+        for decl in decls:
+            for call in decl.calls:
+                kind = self._kind(call.name, call.name_span, ())
+                if kind is None:
+                    continue
+                for arg in call.args:
+                    if arg.name is None:
+                        self.error(Code.BAD_ARGUMENT, "defaults must name their arguments",
+                                   arg.span, f"write e.g. `{call.name}(bias=false)`")
+                    elif arg.name not in kind.Args.model_fields:
+                        self._unknown_arg(kind.name, arg, list(kind.Args.model_fields), ())
+                    else:
+                        merged.setdefault(kind.name, {})[arg.name] = (self.eval(arg.value, {}),
+                                                                      arg.span)
+        return merged
+
+    # ---- statements and items ----------------------------------------------------------
+
+    def _stmts(self, stmts: list, ctx: Ctx) -> list[TreeNode]:
+        local_defaults = [s for s in stmts if isinstance(s, A.Defaults)]
+        if local_defaults:
+            ctx = Ctx(ctx.env, ctx.scope, ctx.trace, self._defaults(local_defaults, ctx.defaults),
+                      ctx.stack)
+        return self._items([s for s in stmts if not isinstance(s, (A.Defaults, A.InputDecl))], ctx)
+
+    def _items(self, items: list, ctx: Ctx) -> list[TreeNode]:
+        nodes: list[TreeNode] = []
+        for item in items:
+            nodes.extend(self._item(item, ctx))
+        return nodes
+
+    def _item(self, item, ctx: Ctx) -> list[TreeNode]:
+        if isinstance(item, A.Call):
+            node = self._call(item, ctx, ctx.scope.child(self._base(item.name), item.label))
+            return [node] if node is not None else []
+        if isinstance(item, A.Repeat):
+            return self._repeat(item, ctx)
+        if isinstance(item, A.Residual):
+            return [self._residual(item, ctx)]
+        if isinstance(item, A.ConcatBlock):
+            return [self._concat(item, ctx)]
+        if isinstance(item, A.Group):
+            if item.label is None:
+                return self._items(item.items, ctx)
+            return [self._seq(item.items, ctx, ctx.scope.child("group", item.label), item.span,
+                              indexed=True)]
+        if isinstance(item, A.Side):
+            name = ctx.scope.child("side", item.name)
+            inner = Ctx(ctx.env, Scope(name, indexed=False), ctx.trace, ctx.defaults, ctx.stack)
+            return [SideNode(name, self._items(item.items, inner), item.span)]
+        if isinstance(item, A.Save):
+            return [SaveNode(item.name, item.span)]
+        raise TypeError(f"unexpected item {item!r}")
+
+    def _base(self, call_name: str) -> str:
+        return call_name
+
+    def _seq(self, items: list, ctx: Ctx, name: str, span: Span, indexed: bool) -> SeqNode:
+        inner = Ctx(ctx.env, Scope(name, indexed=indexed), ctx.trace, ctx.defaults, ctx.stack)
+        return SeqNode(name, self._items(items, inner), indexed, span)
+
+    def _repeat(self, item: A.Repeat, ctx: Ctx) -> list[TreeNode]:
+        count = self.eval(item.count, ctx.env)
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            self.error(Code.BAD_ARGUMENT, f"repeat count must be a positive integer, got {count!r}",
+                       item.count.span, trace=ctx.trace)
+            return []
+        if count > self.limits.max_repeat:
+            self.error(Code.VALUE_TOO_LARGE, f"repeat count {count} exceeds the cap of "
+                       f"{self.limits.max_repeat}", item.count.span, trace=ctx.trace)
+            return []
+        if item.label is not None:
+            seq = SeqNode(ctx.scope.child("seq", item.label), [], True, item.span)
+            inner = Scope(seq.name, indexed=True)
+            for _ in range(count):
+                node = self._call(item.call, ctx, inner.child("", None))
+                if node is not None:
+                    seq.children.append(node)
+            return [seq]
+        nodes = []
+        for _ in range(count):
+            node = self._call(item.call, ctx, ctx.scope.child(item.call.name, item.call.label))
+            if node is not None:
+                nodes.append(node)
+        return nodes
+
+    def _residual(self, item: A.Residual, ctx: Ctx) -> ResidualNode:
+        if item.label is not None:
+            name = ctx.scope.child("residual", item.label)
+            ctx = Ctx(ctx.env, Scope(name, indexed=False), ctx.trace, ctx.defaults, ctx.stack)
+        body = self._items(item.body, ctx)
+        shortcut = None
+        if item.shortcut is not None:
+            shortcut = self._seq(item.shortcut, ctx, ctx.scope.child("shortcut", "shortcut"),
+                                 item.span, indexed=True)
+        add_kind = REGISTRY["residual_add"]
+        add = LayerNode(ctx.scope.child("add", None), add_kind, add_kind.Args(), item.span,
+                        ctx.trace)
+        return ResidualNode(ctx.scope.prefix, body, shortcut, add, item.span)
+
+    def _concat(self, item: A.ConcatBlock, ctx: Ctx) -> ConcatNode:
+        if item.label is not None:
+            name = ctx.scope.child("concat", item.label)
+            ctx = Ctx(ctx.env, Scope(name, indexed=False), ctx.trace, ctx.defaults, ctx.stack)
+        branches = [self._seq(b.items, ctx, ctx.scope.child("branch", None), b.span, indexed=True)
+                    for b in item.branches]
+        cat = LayerNode(ctx.scope.child("concat", None), REGISTRY["concat"],
+                        REGISTRY["concat"].Args(), item.span, ctx.trace)
+        return ConcatNode(ctx.scope.prefix, branches, cat, item.span)
+
+    # ---- calls ----------------------------------------------------------------------
+
+    def _call(self, call: A.Call, ctx: Ctx, name: str) -> TreeNode | None:
+        if call.name in self.blocks:
+            return self._block_call(call, ctx, name)
+        kind = self._kind(call.name, call.name_span, ctx.trace)
+        if kind is None:
+            return None
+        self.layer_count += 1
+        if self.layer_count > self.limits.max_layers:
+            self.error(Code.TOO_LARGE, f"the network expands to more than "
+                       f"{self.limits.max_layers:,} layers", call.span,
+                       "an expansion bomb? check nested repeats, or raise the limit", ctx.trace)
+            raise LayerLimit
+        if kind.takes_tensors:
+            return self._merge(call, kind, ctx, name)
+        args = self._layer_args(call, kind, ctx)
+        return LayerNode(name, kind, args, call.span, ctx.trace)
+
+    def _merge(self, call: A.Call, kind: LayerKind, ctx: Ctx, name: str) -> LayerNode:
+        refs = []
+        for arg in call.args:
+            if arg.name is not None or not isinstance(arg.value, A.NameRef):
+                self.error(Code.BAD_ARGUMENT, f"`{kind.name}` takes names of saved tensors",
+                           arg.span, f"save a tensor with `-> x`, then write `{kind.name}(x)`",
+                           ctx.trace)
+            else:
+                refs.append((arg.value.name, arg.span))
+        if not refs:
+            self.error(Code.MISSING_ARGUMENT, f"`{kind.name}` needs at least one saved tensor",
+                       call.span, f"e.g. `-> x` earlier, then `{kind.name}(x)`", ctx.trace)
+        return LayerNode(name, kind, kind.Args(), call.span, ctx.trace, tuple(refs))
+
+    def _kind(self, name: str, span: Span, trace: Trace) -> LayerKind | None:
+        kind = REGISTRY.get(name)
+        if kind is None or kind.internal:
+            kind = None
+            known = [k for k, v in REGISTRY.items() if not v.internal] + list(self.blocks)
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+            hint = ("did you mean " + " or ".join(f"`{c}`" for c in close) + "?") if close else (
+                "layer kinds: " + ", ".join(sorted(known)))
+            self.error(Code.UNKNOWN_LAYER, f"unknown layer or block `{name}`", span, hint, trace)
+        return kind
+
+    def _bind(self, call: A.Call, names: list[str], positional: tuple[str, ...], ctx: Ctx,
+              owner: str) -> dict[str, tuple[Value, A.Arg]] | None:
+        bound: dict[str, tuple[Value, A.Arg]] = {}
+        ok = True
+        for index, arg in enumerate(call.args):
+            if arg.name is None:
+                if index >= len(positional) or any(a.name for a in call.args[:index]):
+                    self.error(Code.BAD_ARGUMENT, f"too many positional arguments for `{owner}`"
+                               if index >= len(positional) else
+                               "positional argument after a named one", arg.span,
+                               f"`{owner}` takes {', '.join(positional) or 'no'} positionally; "
+                               "name the others", ctx.trace)
+                    ok = False
+                    continue
+                key = positional[index]
+            elif arg.name not in names:
+                self._unknown_arg(owner, arg, names, ctx.trace)
+                ok = False
+                continue
+            else:
+                key = arg.name
+            if key in bound:
+                self.error(Code.DUPLICATE, f"argument `{key}` given twice", arg.span, None,
+                           ctx.trace)
+                ok = False
+                continue
+            value = self.eval(arg.value, ctx.env, ctx.trace)
+            if value is _ERROR:
+                ok = False
+                continue
+            bound[key] = (value, arg)
+        return bound if ok else None
+
+    def _unknown_arg(self, owner: str, arg: A.Arg, names: list[str], trace: Trace) -> None:
+        close = difflib.get_close_matches(arg.name or "", names, n=1, cutoff=0.5)
+        hint = f"did you mean `{close[0]}`?" if close else (
+            f"`{owner}` takes: {', '.join(names)}" if names else f"`{owner}` takes no arguments")
+        self.error(Code.UNKNOWN_ARGUMENT, f"`{owner}` has no argument `{arg.name}`", arg.span, hint,
+                   trace)
+
+    def _layer_args(self, call: A.Call, kind: LayerKind, ctx: Ctx) -> Args | None:
+        fields = list(kind.Args.model_fields)
+        bound = self._bind(call, fields, kind.positional, ctx, kind.name)
+        if bound is None:
+            return None
+        values = {k: v for k, (v, _) in ctx.defaults.get(kind.name, {}).items()}
+        values.update({k: v for k, (v, _) in bound.items()})
+        return self.validate_args(kind, values, call, bound, ctx)
+
+    def validate_args(self, kind: LayerKind, values: dict, call: A.Call, bound: dict,
+                      ctx: Ctx) -> Args | None:
+        try:
+            return kind.Args.model_validate(values, strict=True)
+        except ValidationError as exc:
+            for err in exc.errors():
+                key = str(err["loc"][0]) if err["loc"] else ""
+                span = bound[key][1].span if key in bound else call.span
+                got = values.get(key, None)
+                if err["type"] == "missing":
+                    self.error(Code.MISSING_ARGUMENT, f"`{kind.name}` needs `{key}`", call.span,
+                               f"e.g. {kind.doc}" if kind.doc else None, ctx.trace)
+                else:
+                    self.error(Code.BAD_ARGUMENT, f"`{kind.name}` argument `{key}`="
+                               f"{_show(got)}: {_pydantic_message(err)}", span,
+                               self._value_hint(got, ctx), ctx.trace)
+            return None
+
+    def _value_hint(self, value: Value, ctx: Ctx) -> str | None:
+        if isinstance(value, str) and ctx.env:
+            close = difflib.get_close_matches(value, list(ctx.env), n=1, cutoff=0.5)
+            if close:
+                return f"`{value}` is not a block parameter; did you mean `{close[0]}`?"
+        return None
+
+    # ---- blocks ------------------------------------------------------------------------
+
+    def _block_call(self, call: A.Call, ctx: Ctx, name: str) -> BlockNode | None:
+        block = self.blocks[call.name]
+        if call.name in ctx.stack:
+            cycle = " -> ".join((*ctx.stack[ctx.stack.index(call.name):], call.name))
+            self.error(Code.RECURSION, f"block `{call.name}` calls itself ({cycle})", call.span,
+                       "blocks cannot recurse; use `* N` to repeat", ctx.trace)
+            return None
+        if len(ctx.stack) >= self.limits.max_call_depth:
+            self.error(Code.TOO_DEEP, f"block calls nested deeper than "
+                       f"{self.limits.max_call_depth}", call.span, None, ctx.trace)
+            return None
+        env = self._block_env(call, block, ctx)
+        if env is None:
+            return None
+        trace = (*ctx.trace, (f"in block `{block.name}` called", call.span))
+        inner = Ctx(env, Scope(name, indexed=False), trace, ctx.defaults, (*ctx.stack, block.name))
+        return BlockNode(name, block.name, env, self._stmts(block.body, inner), call.span)
+
+    def _block_env(self, call: A.Call, block: A.BlockDef, ctx: Ctx) -> dict[str, Value] | None:
+        names = [p.name for p in block.params]
+        bound = self._bind(call, names, tuple(names), ctx, block.name)
+        if bound is None:
+            return None
+        env: dict[str, Value] = {}
+        for param in block.params:
+            if param.name in bound:
+                env[param.name] = bound[param.name][0]
+            elif param.default is not None:
+                env[param.name] = self.eval(param.default, env, ctx.trace)
+            else:
+                self.error(Code.MISSING_ARGUMENT, f"block `{block.name}` needs `{param.name}`",
+                           call.span, f"signature: {block.name}({_signature(block)})", ctx.trace)
+                return None
+        return env
+
+    # ---- expressions ---------------------------------------------------------------
+
+    def eval(self, expr, env: dict[str, Value], trace: Trace = ()) -> Value:
+        try:
+            return evaluate(expr, env)
+        except EvalError as exc:
+            self.error(Code.BAD_ARGUMENT, exc.message, exc.span, exc.hint, trace)
+            return _ERROR
+
+
+_ERROR = object()
+
+
+class EvalError(Exception):
+    def __init__(self, message: str, span: Span, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.span, self.hint = message, span, hint
+
+
+_SYMBOLS = {"true": True, "false": False}
+
+
+def evaluate(expr, env: dict[str, Value]) -> Value:
+    """Evaluate an argument expression. Names are block parameters, `true`/`false`, or
+    otherwise symbols (`same`, `valid`, `nearest`, ...) validated by the layer's arguments."""
+    if isinstance(expr, (A.IntLit, A.FloatLit)):
+        return expr.value
+    if isinstance(expr, A.NameRef):
+        if expr.name in env:
+            return env[expr.name]
+        return _SYMBOLS.get(expr.name, expr.name)
+    if isinstance(expr, A.TupleLit):
+        return tuple(evaluate(item, env) for item in expr.items)
+    if isinstance(expr, A.Neg):
+        value = evaluate(expr.operand, env)
+        _require_number(value, expr)
+        return -value
+    left, right = evaluate(expr.left, env), evaluate(expr.right, env)
+    _require_number(left, expr.left)
+    _require_number(right, expr.right)
+    if expr.op in ("/", "//") and isinstance(right, (int, float)) and right == 0:
+        raise EvalError("division by zero", expr.span)
+    if expr.op == "+":
+        return left + right
+    if expr.op == "-":
+        return left - right
+    if expr.op == "*":
+        if _too_big(left) or _too_big(right):
+            raise EvalError("number too large", expr.span)
+        return left * right
+    if expr.op == "//":
+        return left // right
+    if isinstance(left, int) and isinstance(right, int) and left % right == 0:
+        return left // right
+    return left / right
+
+
+def _too_big(value) -> bool:
+    return isinstance(value, (int, float)) and abs(value) > 1e30
+
+
+def _require_number(value: Value, expr) -> None:
+    if isinstance(value, bool) or not (isinstance(value, (int, float)) or hasattr(value, "sym")):
+        raise EvalError(f"arithmetic needs numbers, got {_show(value)}", expr.span,
+                        "only block parameters and numbers can be combined with + - * / //")
+
+
+def _show(value: Value) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_show(v) for v in value) + ")"
+    return str(value)
+
+
+def _pydantic_message(err: dict) -> str:
+    msg = err["msg"]
+    return msg[0].lower() + msg[1:] if msg else "invalid value"
+
+
+def _signature(block: A.BlockDef) -> str:
+    return ", ".join(p.name if p.default is None else f"{p.name}=..." for p in block.params)
+
+
+def find_network(spec: A.SpecFile, name: str | None) -> A.Network:
+    if not spec.networks:
+        raise ArchcError([Diagnostic(Code.NO_NETWORK, "the file defines no network",
+                                     Span(spec.file, 1, 1, 1, 2),
+                                     "add `network Name { input 3x224x224 ... }`")])
+    if name is None:
+        return spec.networks[-1]
+    for net in spec.networks:
+        if net.name == name:
+            return net
+    names = ", ".join(n.name for n in spec.networks)
+    raise ArchcError([Diagnostic(Code.NO_NETWORK, f"no network named `{name}` (found: {names})",
+                                 Span(spec.file, 1, 1, 1, 2))])
+
+
+def expand(spec: A.SpecFile, network: str | None = None, limits: Limits | None = None,
+           input_override: tuple[int, ...] | None = None) -> ExpandedNetwork:
+    return Expander(spec, limits).network(find_network(spec, network), input_override)

@@ -1,0 +1,108 @@
+"""Graph: the expanded tree -> a networkx DiGraph of layers; edges carry tensors.
+
+Node 0 is the input. Nodes are created in dataflow order, so insertion order is a
+topological order. Named tensors (`-> x`) are resolved here, per network or block
+instance, so each block call has its own names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from archc.errors import ArchcError, Code, Diagnostic, Span
+from archc.expand import (BlockNode, ConcatNode, ExpandedNetwork, LayerNode, ResidualNode, SaveNode,
+                          SeqNode, SideNode, TreeNode)
+
+
+@dataclass
+class Built:
+    graph: nx.DiGraph
+    output: int  # node id of the main output
+    sides: dict[str, int] = field(default_factory=dict)  # side name -> its output node
+    unused_saves: list[tuple[str, Span]] = field(default_factory=list)
+
+
+@dataclass
+class _Names:
+    saved: dict[str, int] = field(default_factory=dict)
+    spans: dict[str, Span] = field(default_factory=dict)
+    used: set[str] = field(default_factory=set)
+
+
+class GraphBuilder:
+    def __init__(self, net: ExpandedNetwork) -> None:
+        self.net = net
+        self.graph = nx.DiGraph()
+        self.graph.add_node(0, layer=None, inputs=[], side=None, name="input")
+        self.sides: dict[str, int] = {}
+        self.diagnostics: list[Diagnostic] = []
+        self.unused: list[tuple[str, Span]] = []
+
+    def build(self) -> Built:
+        names = _Names()
+        out = self._nodes(self.net.body, 0, None, names)
+        self._finish(names)
+        if self.diagnostics:
+            raise ArchcError(self.diagnostics)
+        return Built(self.graph, out, self.sides, self.unused)
+
+    def _finish(self, names: _Names) -> None:
+        self.unused += [(n, names.spans[n]) for n in names.saved if n not in names.used]
+
+    def _add(self, layer: LayerNode, inputs: list[int], side: str | None) -> int:
+        node = self.graph.number_of_nodes()
+        self.graph.add_node(node, layer=layer, inputs=inputs, side=side, name=layer.name)
+        for source in inputs:
+            self.graph.add_edge(source, node)
+        return node
+
+    def _nodes(self, nodes: list[TreeNode], current: int, side: str | None, names: _Names) -> int:
+        for node in nodes:
+            current = self._node(node, current, side, names)
+        return current
+
+    def _node(self, node: TreeNode, current: int, side: str | None, names: _Names) -> int:
+        if isinstance(node, LayerNode):
+            return self._add(node, [current, *self._refs(node, names)], side)
+        if isinstance(node, SeqNode):
+            return self._nodes(node.children, current, side, names)
+        if isinstance(node, BlockNode):
+            inner = _Names()  # each block instance has its own tensor names
+            out = self._nodes(node.body, current, side, inner)
+            self._finish(inner)
+            return out
+        if isinstance(node, ResidualNode):
+            body = self._nodes(node.body, current, side, names)
+            skip = self._node(node.shortcut, current, side, names) if node.shortcut else current
+            return self._add(node.add, [body, skip], side)
+        if isinstance(node, ConcatNode):
+            outs = [self._node(branch, current, side, names) for branch in node.branches]
+            return self._add(node.cat, outs, side)
+        if isinstance(node, SideNode):
+            self.sides[node.name] = self._nodes(node.body, current, node.name, names)
+            return current
+        if isinstance(node, SaveNode):
+            names.saved[node.name] = current
+            names.spans[node.name] = node.span
+            return current
+        raise TypeError(f"unexpected tree node {node!r}")
+
+    def _refs(self, layer: LayerNode, names: _Names) -> list[int]:
+        found = []
+        for ref, span in layer.refs:
+            if ref not in names.saved:
+                hint = (f"saved so far: {', '.join(names.saved)}" if names.saved
+                        else "save the tensor first with `-> " + ref + "`")
+                self.diagnostics.append(Diagnostic(Code.UNDEFINED_TENSOR,
+                                                   f"no tensor named `{ref}` saved before here",
+                                                   span, hint, tuple(reversed(layer.trace))))
+            else:
+                names.used.add(ref)
+                found.append(names.saved[ref])
+        return found
+
+
+def build_graph(net: ExpandedNetwork) -> Built:
+    return GraphBuilder(net).build()

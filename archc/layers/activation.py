@@ -1,0 +1,57 @@
+"""Activations: elementwise, parameter-free, zero MACs by the counting convention."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from archc.layers.base import Args, LayerKind, Shape, TorchCall
+
+
+class Activation(LayerKind):
+    elementwise = True
+    module: str = ""
+
+    def torch(self, args: Args, inputs: list[Shape]) -> TorchCall:
+        return TorchCall(self.module)
+
+
+def _simple(kind: str, module: str, text: str) -> type[Activation]:
+    return type(kind.title().replace("_", ""), (Activation,),
+                {"name": kind, "module": module, "doc": text})
+
+
+ReLU = _simple("relu", "nn.ReLU", "max(0, x)")
+ReLU6 = _simple("relu6", "nn.ReLU6", "min(max(0, x), 6)")
+Sigmoid = _simple("sigmoid", "nn.Sigmoid", "1 / (1 + exp(-x))")
+Tanh = _simple("tanh", "nn.Tanh", "hyperbolic tangent")
+SiLU = _simple("silu", "nn.SiLU", "x * sigmoid(x), also called swish")
+Swish = _simple("swish", "nn.SiLU", "alias of silu")
+Hardswish = _simple("hardswish", "nn.Hardswish", "x * relu6(x + 3) / 6 (MobileNetV3)")
+GELU = _simple("gelu", "nn.GELU", "Gaussian error linear unit")
+
+
+class LeakyArgs(Args):
+    slope: float = Field(default=0.01, ge=0.0)
+
+
+class LeakyReLU(Activation):
+    name = "leaky_relu"
+    Args = LeakyArgs
+    positional = ("slope",)
+    doc = "leaky_relu(slope=0.01)"
+
+    def torch(self, args: LeakyArgs, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("nn.LeakyReLU", () if args.slope == 0.01 else (args.slope,))
+
+
+class SoftmaxArgs(Args):
+    dim: int = 1
+
+
+class Softmax(Activation):
+    name = "softmax"
+    Args = SoftmaxArgs
+    doc = "softmax over the channel/feature axis (dim=1 of the batched tensor)"
+
+    def torch(self, args: SoftmaxArgs, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("nn.Softmax", (), {"dim": args.dim})

@@ -1,0 +1,115 @@
+"""The contract every layer kind fulfils, and the counting conventions.
+
+Conventions (stated once, here and in the README):
+- Shapes are per sample: (C, H, W) images, (C, L) sequences, (F,) flat vectors.
+- A MAC is one multiply-accumulate, per sample. Only conv and linear layers count
+  MACs (bias adds, normalisation, activations and pooling cost 0), which equals
+  torch.utils.flop_counter.FlopCounterMode's total / 2. FLOPs = 2 * MACs.
+- Parameters are learnable parameters (BN running statistics are buffers, not counted).
+
+Shape and count functions are plain arithmetic so that codegen can evaluate them over
+symbolic values (`archc.codegen.symbolic.Sym`); every comparison lives in `check`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from archc.errors import Code
+
+Shape = tuple[Any, ...]  # ints during analysis, possibly `Sym`s during code generation
+
+
+class Args(BaseModel):
+    """Base of every kind's argument model: strict names, no extras."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+class NoArgs(Args):
+    pass
+
+
+class LayerError(Exception):
+    """Raised by `LayerKind.check`; the analyzer attaches the layer's span."""
+
+    def __init__(self, code: Code, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.hint = code, message, hint
+
+
+@dataclass(frozen=True)
+class TorchCall:
+    """How a layer is written in PyTorch: a module constructor, or an expression on inputs.
+
+    `expr` uses `{0}`, `{1}`, ... for the input tensors, `{inputs}` for all of them.
+    """
+
+    module: str | None = None
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    expr: str | None = None
+
+
+class LayerKind:
+    """One kind of layer. Subclasses set `name`, `Args`, `positional` and override the rules."""
+
+    name: ClassVar[str]
+    Args: ClassVar[type[Args]] = NoArgs
+    positional: ClassVar[tuple[str, ...]] = ()  # argument names accepted positionally, in order
+    takes_tensors: ClassVar[bool] = False  # merges: positional arguments name saved tensors
+    elementwise: ClassVar[bool] = False  # shape-preserving, parameter-free, cost-free
+    internal: ClassVar[bool] = False  # written by the language (e.g. residual), not callable
+    doc: ClassVar[str] = ""
+
+    def check(self, args: Args, inputs: list[Shape]) -> None:
+        """Raise `LayerError` when the inputs do not fit. Only here may a rule compare values."""
+
+    def out_shape(self, args: Args, inputs: list[Shape]) -> Shape:
+        return inputs[0]
+
+    def params(self, args: Args, inputs: list[Shape]) -> int:
+        return 0
+
+    def macs(self, args: Args, inputs: list[Shape], out: Shape) -> int:
+        return 0
+
+    def warnings(self, args: Args, inputs: list[Shape]) -> list[tuple[Code, str, str]]:
+        """Non-fatal findings: (code, message, hint)."""
+        return []
+
+    def kernel(self, args: Args) -> tuple[int, ...] | None:
+        """Spatial kernel of a convolution, for the 1x1-bottleneck report; None otherwise."""
+        return None
+
+    def torch(self, args: Args, inputs: list[Shape]) -> TorchCall:
+        raise NotImplementedError(self.name)
+
+
+def prod(values) -> Any:
+    result = 1
+    for value in values:
+        result = result * value
+    return result
+
+
+def per_axis(value: Any, rank: int) -> tuple[Any, ...]:
+    """An int applies to every spatial axis; a tuple gives one value per axis."""
+    return tuple(value) if isinstance(value, tuple) else (value,) * rank
+
+
+def require_rank(inputs: list[Shape], ranks: tuple[int, ...], what: str) -> None:
+    rank = len(inputs[0])
+    if rank not in ranks:
+        names = {1: "a flat vector (F)", 2: "a sequence (CxL)", 3: "an image (CxHxW)"}
+        wanted = " or ".join(names[r] for r in ranks)
+        hint = "add `flatten` before it" if 1 in ranks else "this layer works on feature maps"
+        raise LayerError(Code.RANK_MISMATCH,
+                         f"{what} expects {wanted} but got {fmt_shape(inputs[0])}", hint)
+
+
+def fmt_shape(shape: Shape) -> str:
+    return "x".join(str(d) for d in shape)

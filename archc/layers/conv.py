@@ -1,0 +1,198 @@
+"""Convolutions: conv (2-D), conv1d and conv_t (transposed), plus the sliding-window rule."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from archc.errors import Code
+from archc.layers.base import (Args, LayerError, LayerKind, Shape, TorchCall, fmt_shape, per_axis,
+                               prod, require_rank)
+
+PosInt = int  # validated through Field(gt=0) below
+Axes = int | tuple[int, ...]
+Init = Literal["default", "kaiming", "xavier", "zeros"]
+
+
+def window_out(size, k, s, p, d, ceil: bool = False):
+    """floor((N + 2P - D*(F-1) - 1) / S) + 1, PyTorch's rule (ceil: the last window may start
+    in the input or its left padding)."""
+    span = size + 2 * p - d * (k - 1) - 1
+    if not ceil:
+        return span // s + 1
+    out = -(-span // s) + 1
+    return out - 1 if (out - 1) * s >= size + p else out
+
+
+def resolve_padding(padding, kernel: tuple, dilation: tuple, rank: int) -> tuple:
+    if padding == "valid":
+        return (0,) * rank
+    if padding == "same":
+        return tuple(d * (k - 1) // 2 for k, d in zip(kernel, dilation))
+    return per_axis(padding, rank)
+
+
+def check_window(what: str, sizes: tuple, kernel, stride, padding, dilation,
+                 ceil: bool = False, pooling: bool = False) -> None:
+    for axis, (n, k, s, p, d) in enumerate(zip(sizes, kernel, stride, padding, dilation)):
+        if pooling and 2 * p > d * (k - 1) + 1:
+            raise LayerError(Code.BAD_ARGUMENT,
+                             f"padding {p} is more than half the kernel extent {d * (k - 1) + 1}",
+                             "PyTorch pooling rejects padding larger than half the kernel")
+        if window_out(n, k, s, p, d, ceil) < 1:
+            dim = "HW"[axis] if len(sizes) == 2 else "L"
+            raise LayerError(Code.KERNEL_TOO_LARGE,
+                             f"{what} kernel {d * (k - 1) + 1} is larger than the padded input "
+                             f"({dim} = {n} + 2*{p} = {n + 2 * p})",
+                             "reduce the kernel, add padding, or remove a downsampling layer before")
+
+
+def floor_warnings(sizes: tuple, kernel, stride, padding, dilation) -> list:
+    found = []
+    for n, k, s, p, d in zip(sizes, kernel, stride, padding, dilation):
+        dropped = (n + 2 * p - d * (k - 1) - 1) % s
+        if dropped:
+            found.append((Code.FLOOR_DROPS,
+                          f"stride {s} does not divide {n} + 2*{p} - {d * (k - 1) + 1}: the last "
+                          f"{dropped} row(s)/column(s) are never covered",
+                          "adjust padding or input size so the windows tile the input exactly"))
+            break
+    return found
+
+
+class ConvArgs(Args):
+    out: int = Field(gt=0)
+    k: Axes
+    s: Axes = 1
+    p: Axes | Literal["same", "valid"] = 0
+    d: Axes = 1
+    groups: int = Field(default=1, gt=0)
+    bias: bool = True
+    init: Init = "default"
+
+
+class Conv(LayerKind):
+    name = "conv"
+    Args = ConvArgs
+    positional = ("out", "k")
+    rank = 2
+    module = "nn.Conv2d"
+    doc = "2-D convolution: conv(out, k=3, s=1, p=0|same|valid, d=1, groups=1, bias=true)"
+
+    def _geometry(self, args: ConvArgs):
+        k, d = per_axis(args.k, self.rank), per_axis(args.d, self.rank)
+        return k, per_axis(args.s, self.rank), resolve_padding(args.p, k, d, self.rank), d
+
+    def check(self, args: ConvArgs, inputs: list[Shape]) -> None:
+        require_rank(inputs, (self.rank + 1,), self.name)
+        _check_axes(args, self.rank)
+        k, s, p, d = self._geometry(args)
+        c_in = inputs[0][0]
+        for what, channels in (("input", c_in), ("output", args.out)):
+            if channels % args.groups:
+                raise LayerError(Code.CHANNEL_MISMATCH,
+                                 f"groups={args.groups} does not divide the {what} channels "
+                                 f"({channels})", "groups must divide both channel counts")
+        if args.p == "same":
+            if any(x != 1 for x in s) or any((di * (ki - 1)) % 2 for ki, di in zip(k, d)):
+                raise LayerError(Code.SAME_IMPOSSIBLE,
+                                 f"p=same needs stride 1 and an odd kernel extent; got kernel "
+                                 f"{fmt_shape(k)}, stride {fmt_shape(s)}",
+                                 "give the padding explicitly, e.g. p=(k-1)/2 rounded as you mean")
+        check_window(self.name, tuple(inputs[0][1:]), k, s, p, d)
+
+    def warnings(self, args: ConvArgs, inputs: list[Shape]) -> list:
+        return floor_warnings(tuple(inputs[0][1:]), *self._geometry(args))
+
+    def out_shape(self, args: ConvArgs, inputs: list[Shape]) -> Shape:
+        k, s, p, d = self._geometry(args)
+        sizes = inputs[0][1:]
+        return (args.out, *(window_out(n, *w) for n, *w in zip(sizes, k, s, p, d)))
+
+    def params(self, args: ConvArgs, inputs: list[Shape]) -> int:
+        k = per_axis(args.k, self.rank)
+        weights = prod(k) * (inputs[0][0] // args.groups) * args.out
+        return weights + (args.out if args.bias else 0)
+
+    def macs(self, args: ConvArgs, inputs: list[Shape], out: Shape) -> int:
+        k = per_axis(args.k, self.rank)
+        return prod(out) * prod(k) * (inputs[0][0] // args.groups)
+
+    def kernel(self, args: ConvArgs) -> tuple[int, ...]:
+        return per_axis(args.k, self.rank)
+
+    def torch(self, args: ConvArgs, inputs: list[Shape]) -> TorchCall:
+        kwargs = {"stride": args.s, "padding": args.p, "dilation": args.d, "groups": args.groups,
+                  "bias": args.bias}
+        defaults = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True}
+        return TorchCall(self.module, (inputs[0][0], args.out, args.k),
+                         {n: v for n, v in kwargs.items() if v != defaults[n]})
+
+
+class Conv1d(Conv):
+    name = "conv1d"
+    rank = 1
+    module = "nn.Conv1d"
+    doc = "1-D convolution over CxL: conv1d(out, k, s=1, p=0|same|valid, d=1, groups=1)"
+
+
+class ConvTArgs(ConvArgs):
+    output_padding: Axes = 0
+
+
+class ConvTranspose(Conv):
+    name = "conv_t"
+    Args = ConvTArgs
+    module = "nn.ConvTranspose2d"
+    doc = "transposed 2-D convolution: conv_t(out, k, s=1, p=0, output_padding=0, d=1, groups=1)"
+
+    def check(self, args: ConvTArgs, inputs: list[Shape]) -> None:
+        require_rank(inputs, (3,), self.name)
+        _check_axes(args, 2)
+        if args.p in ("same", "valid") and args.p != "valid":
+            raise LayerError(Code.SAME_IMPOSSIBLE, "conv_t does not support p=same",
+                             "give the padding as a number")
+        for channels in (inputs[0][0], args.out):
+            if channels % args.groups:
+                raise LayerError(Code.CHANNEL_MISMATCH,
+                                 f"groups={args.groups} does not divide {channels} channels")
+        if any(o < 1 for o in self.out_shape(args, inputs)[1:]):
+            raise LayerError(Code.KERNEL_TOO_LARGE, "conv_t output would be empty",
+                             "reduce the padding")
+
+    def warnings(self, args: ConvTArgs, inputs: list[Shape]) -> list:
+        return []
+
+    def out_shape(self, args: ConvTArgs, inputs: list[Shape]) -> Shape:
+        k, s, p, d = self._geometry(args)
+        op = per_axis(args.output_padding, 2)
+        sizes = inputs[0][1:]
+        return (args.out, *((n - 1) * si - 2 * pi + di * (ki - 1) + oi + 1
+                            for n, ki, si, pi, di, oi in zip(sizes, k, s, p, d, op)))
+
+    def params(self, args: ConvTArgs, inputs: list[Shape]) -> int:
+        weights = prod(per_axis(args.k, 2)) * inputs[0][0] * (args.out // args.groups)
+        return weights + (args.out if args.bias else 0)
+
+    def macs(self, args: ConvTArgs, inputs: list[Shape], out: Shape) -> int:
+        # every input position scatters a k*k*(out/groups) window: FlopCounterMode's rule
+        return prod(inputs[0]) * prod(per_axis(args.k, 2)) * (args.out // args.groups)
+
+    def torch(self, args: ConvTArgs, inputs: list[Shape]) -> TorchCall:
+        call = super().torch(args, inputs)
+        if args.output_padding != 0:
+            call.kwargs["output_padding"] = args.output_padding
+        return call
+
+
+def _check_axes(args: ConvArgs, rank: int) -> None:
+    for name in ("k", "s", "d") + (("p",) if isinstance(args.p, (int, tuple)) else ()):
+        value = getattr(args, name)
+        values = value if isinstance(value, tuple) else (value,)
+        if isinstance(value, tuple) and len(value) != rank:
+            raise LayerError(Code.BAD_ARGUMENT,
+                             f"{name}={value} gives {len(value)} values for {rank} spatial axes")
+        low = 0 if name == "p" else 1
+        if any(v < low for v in values):
+            raise LayerError(Code.BAD_ARGUMENT, f"{name} must be at least {low}, got {value}")

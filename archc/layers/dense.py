@@ -1,0 +1,101 @@
+"""Fully connected and reshaping layers: linear, flatten, dropout."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from archc.errors import Code
+from archc.layers.base import Args, LayerError, LayerKind, Shape, TorchCall, prod, require_rank
+from archc.layers.conv import Init
+
+
+class LinearArgs(Args):
+    out: int = Field(gt=0)
+    bias: bool = True
+    init: Init = "default"
+
+
+class Linear(LayerKind):
+    name = "linear"
+    Args = LinearArgs
+    positional = ("out",)
+    doc = "fully connected layer on a flat vector: linear(out, bias=true)"
+
+    def check(self, args: LinearArgs, inputs: list[Shape]) -> None:
+        require_rank(inputs, (1,), self.name)
+
+    def out_shape(self, args: LinearArgs, inputs: list[Shape]) -> Shape:
+        return (args.out,)
+
+    def params(self, args: LinearArgs, inputs: list[Shape]) -> int:
+        return inputs[0][0] * args.out + (args.out if args.bias else 0)
+
+    def macs(self, args: LinearArgs, inputs: list[Shape], out: Shape) -> int:
+        return inputs[0][0] * args.out
+
+    def torch(self, args: LinearArgs, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("nn.Linear", (inputs[0][0], args.out),
+                         {} if args.bias else {"bias": False})
+
+
+class Flatten(LayerKind):
+    name = "flatten"
+    doc = "flatten CxHxW to C*H*W features"
+
+    def out_shape(self, args: Args, inputs: list[Shape]) -> Shape:
+        return (prod(inputs[0]),)
+
+    def torch(self, args: Args, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("nn.Flatten", ())
+
+
+class DropoutArgs(Args):
+    p: float = Field(default=0.5, ge=0.0, le=1.0)
+
+
+class Dropout(LayerKind):
+    name = "dropout"
+    Args = DropoutArgs
+    positional = ("p",)
+    elementwise = True
+    doc = "dropout(p=0.5): zeroes elements with probability p in training"
+
+    def torch(self, args: DropoutArgs, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("nn.Dropout", () if args.p == 0.5 else (args.p,))
+
+
+class Dropout2d(Dropout):
+    name = "dropout2d"
+    doc = "dropout2d(p=0.5): zeroes whole channels with probability p in training"
+
+    def check(self, args: DropoutArgs, inputs: list[Shape]) -> None:
+        require_rank(inputs, (3,), self.name)
+
+    def torch(self, args: DropoutArgs, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("nn.Dropout2d", () if args.p == 0.5 else (args.p,))
+
+
+class BatchNormArgs(Args):
+    eps: float = Field(default=1e-5, gt=0.0)
+    momentum: float = Field(default=0.1, ge=0.0, le=1.0)
+    affine: bool = True
+
+
+class BatchNorm(LayerKind):
+    name = "bn"
+    Args = BatchNormArgs
+    doc = "batch normalisation over channels: bn(eps=1e-5, momentum=0.1, affine=true)"
+
+    def check(self, args: BatchNormArgs, inputs: list[Shape]) -> None:
+        if len(inputs[0]) not in (1, 2, 3):
+            raise LayerError(Code.RANK_MISMATCH, "bn expects a vector, a sequence or an image")
+
+    def params(self, args: BatchNormArgs, inputs: list[Shape]) -> int:
+        return 2 * inputs[0][0] if args.affine else 0
+
+    def torch(self, args: BatchNormArgs, inputs: list[Shape]) -> TorchCall:
+        module = "nn.BatchNorm2d" if len(inputs[0]) == 3 else "nn.BatchNorm1d"
+        kwargs = {"eps": args.eps, "momentum": args.momentum, "affine": args.affine}
+        defaults = {"eps": 1e-5, "momentum": 0.1, "affine": True}
+        return TorchCall(module, (inputs[0][0],),
+                         {n: v for n, v in kwargs.items() if v != defaults[n]})
