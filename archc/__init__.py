@@ -4,8 +4,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from archc.api import Model, load, loads  # noqa: E402
-from archc.errors import ArchcError  # noqa: E402
+from archc.api import Model, load, loads
+from archc.errors import ArchcError
 
 __all__ = ["ArchcError", "Model", "__version__", "build_module", "load", "loads"]
 

@@ -69,6 +69,7 @@ class Analysis:
     side_outputs: list[SideOutput] = field(default_factory=list)
     bottlenecks: list[Bottleneck] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
+    tensor_shapes: dict[int, Shape] = field(default_factory=dict, repr=False)  # graph node -> shape
 
 
 def analyze(net: ExpandedNetwork, built: Built, limits: Limits | None = None) -> Analysis:
@@ -76,7 +77,7 @@ def analyze(net: ExpandedNetwork, built: Built, limits: Limits | None = None) ->
     graph = built.graph
     shapes: dict[int, Shape | None] = {0: tuple(net.input)}
     stats: dict[int, LayerStats] = {}
-    errors: list[Diagnostic] = []
+    errors = [d for d in (*net.diagnostics, *built.diagnostics) if d.is_error]
     warnings: list[Diagnostic] = []
     for node, data in graph.nodes(data=True):
         if node == 0:
@@ -130,7 +131,7 @@ def _summarise(net, built: Built, shapes, stats, warnings) -> Analysis:
     totals = Totals(params=sum(row.params for row in layers), macs=sum(row.macs for row in main),
                     activation_bytes=BYTES_PER_VALUE * sum(prod(row.output) for row in main))
     return Analysis(net.name, tuple(net.input), shapes[built.output], layers, totals, sides,
-                    find_bottlenecks(built, stats), warnings)
+                    find_bottlenecks(built, stats), warnings, shapes)
 
 
 def find_bottlenecks(built: Built, stats: dict[int, LayerStats]) -> list[Bottleneck]:

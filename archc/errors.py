@@ -52,7 +52,22 @@ class Code(str, Enum):
     RECURSION = "E302"
     TOO_DEEP = "E303"
     VALUE_TOO_LARGE = "E304"
+    CODEGEN = "E401"
+    VERIFY = "E402"
     FLOOR_DROPS = "W101"
+    # budgets and lint rules (`archc lint`; docs/lint-rules.md)
+    PARAMS_BUDGET = "E501"  # E5xx: budgets
+    MACS_BUDGET = "E502"
+    ACTIVATION_BUDGET = "E503"
+    EVEN_KERNEL = "L001"
+    UNUSED_BLOCK = "L002"
+    UNUSED_TENSOR = "L003"
+    SHADOWED_PARAMETER = "L004"
+    CHANNELS_NOT_MULTIPLE_OF_8 = "L005"
+    SPATIAL_COLLAPSE = "L006"
+    FC_DOMINATES = "L007"
+    FINAL_ACTIVATION = "L008"
+    REPEATED_ACTIVATION = "L009"
 
 
 DESCRIPTIONS: dict[Code, str] = {
@@ -81,7 +96,21 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.RECURSION: "a block calls itself, directly or through other blocks",
     Code.TOO_DEEP: "nesting deeper than the limit",
     Code.VALUE_TOO_LARGE: "a size or count beyond the configured cap",
+    Code.CODEGEN: "the PyTorch backend cannot express this construct (e.g. a side output in a block)",
+    Code.VERIFY: "the emitted module disagrees with the analyzer (a bug: please report it)",
     Code.FLOOR_DROPS: "warning: the stride does not divide the input; border rows are dropped",
+    Code.PARAMS_BUDGET: "the network has more parameters than the configured budget",
+    Code.MACS_BUDGET: "the network needs more MACs than the configured budget",
+    Code.ACTIVATION_BUDGET: "the activations of one sample exceed the configured memory budget",
+    Code.EVEN_KERNEL: "lint: an even kernel that cannot be centred (an odd size was likely meant)",
+    Code.UNUSED_BLOCK: "lint: a block that no network uses",
+    Code.UNUSED_TENSOR: "lint: a named tensor (`-> name`) that nothing reads",
+    Code.SHADOWED_PARAMETER: "lint: a block parameter named like a layer kind, block or symbol",
+    Code.CHANNELS_NOT_MULTIPLE_OF_8: "lint (off by default): channels not a multiple of 8",
+    Code.SPATIAL_COLLAPSE: "lint: the map shrinks to 1 on an axis, then kernels still slide on it",
+    Code.FC_DOMINATES: "lint: one fully connected layer holds most of the parameters",
+    Code.FINAL_ACTIVATION: "lint: softmax/sigmoid as the last layer; the loss applies it again",
+    Code.REPEATED_ACTIVATION: "lint: the same activation twice in a row",
 }
 
 

@@ -35,9 +35,12 @@ class Limits:
 
 @dataclass
 class LayerNode:
+    """One layer. `args` is None when the call was invalid (already reported): the analyzer
+    then skips it and everything that depends on it."""
+
     name: str
-    kind: LayerKind
-    args: Args | None  # None when the arguments were invalid (already reported)
+    kind: LayerKind | None
+    args: Args | None
     span: Span
     trace: Trace
     refs: tuple[tuple[str, Span], ...] = ()  # saved tensors a merge reads
@@ -103,6 +106,7 @@ class ExpandedNetwork:
     body: list[TreeNode]
     layer_count: int
     span: Span
+    diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
 # ---- naming scopes ----------------------------------------------------------------
@@ -114,9 +118,12 @@ class Scope:
     used: set[str] = field(default_factory=set)
     counters: dict[str, int] = field(default_factory=dict)
     next_index: int = 0
+    labels: set[str] = field(default_factory=set)  # reserved: automatic names skip them
 
-    def child(self, base: str, label: str | None) -> str:
-        if self.indexed:
+    def child(self, base: str, label: str | None, slot: bool = True) -> str:
+        """A unique child name: the next index in a numbered scope (when the child occupies a
+        module slot), else the label, else `base` plus a counter."""
+        if self.indexed and slot:
             local = str(self.next_index)
             self.next_index += 1
         elif label is not None:
@@ -126,7 +133,7 @@ class Scope:
             while True:
                 n += 1
                 local = f"{base}{n}"
-                if local not in self.used:
+                if local not in self.used and local not in self.labels:
                     break
             self.counters[base] = n
         self.used.add(local)
@@ -147,8 +154,10 @@ class LayerLimit(Exception):
 
 
 class Expander:
-    def __init__(self, spec: A.SpecFile, limits: Limits | None = None) -> None:
+    def __init__(self, spec: A.SpecFile, limits: Limits | None = None,
+                 symbolic: bool = False) -> None:
         self.spec = spec
+        self.symbolic = symbolic  # codegen: values may be `Sym`s, arguments are not validated
         self.limits = limits or Limits()
         self.blocks: dict[str, A.BlockDef] = {}
         self.diagnostics: list[Diagnostic] = []
@@ -173,6 +182,15 @@ class Expander:
 
     # ---- networks --------------------------------------------------------------
 
+    def network_defaults(self, net: A.Network) -> dict:
+        file_level = self._defaults(self.spec.defaults, {})
+        return self._defaults([s for s in net.body if isinstance(s, A.Defaults)], file_level)
+
+    def block_body(self, block: str, env: dict[str, Value], defaults: dict) -> list[TreeNode]:
+        """One block's body expanded on its own (codegen: `env` holds symbolic parameters)."""
+        ctx = Ctx(env, Scope("", indexed=False), (), defaults, (block,))
+        return self._stmts(self.blocks[block].body, ctx)
+
     def network(self, net: A.Network, input_override: tuple[int, ...] | None = None
                 ) -> ExpandedNetwork:
         defaults = self._defaults(self.spec.defaults, {})
@@ -188,10 +206,9 @@ class Expander:
         try:
             body = self._stmts(net.body, ctx)
         except LayerLimit:
-            body = []
-        if self.diagnostics and any(d.is_error for d in self.diagnostics):
-            raise ArchcError(self.diagnostics)
-        return ExpandedNetwork(net.name, dims, input_span, body, self.layer_count, net.span)
+            raise ArchcError(self.diagnostics) from None
+        return ExpandedNetwork(net.name, dims, input_span, body, self.layer_count, net.span,
+                               self.diagnostics)
 
     def _input_dims(self, decl: A.InputDecl, override: tuple[int, ...] | None) -> tuple[int, ...]:
         dims = tuple(override or decl.dims)
@@ -231,15 +248,36 @@ class Expander:
         return self._items([s for s in stmts if not isinstance(s, (A.Defaults, A.InputDecl))], ctx)
 
     def _items(self, items: list, ctx: Ctx) -> list[TreeNode]:
+        ctx.scope.labels.update(_labels(items))
         nodes: list[TreeNode] = []
         for item in items:
             nodes.extend(self._item(item, ctx))
         return nodes
 
     def _item(self, item, ctx: Ctx) -> list[TreeNode]:
+        label = getattr(item, "label", None) or (item.name if isinstance(item, A.Side) else None)
+        if label is not None and not self._label_ok(label, item, ctx):
+            return []
+        return self._unlabeled(item, ctx)
+
+    def _label_ok(self, label: str, item, ctx: Ctx) -> bool:
+        if ctx.scope.indexed:
+            self.error(Code.DUPLICATE, f"label `{label}` inside a numbered container: its "
+                       "children are named 0, 1, 2, ...", item.span,
+                       "remove the label, or make the container a block", ctx.trace)
+            return False
+        if label in ctx.scope.used:
+            self.error(Code.DUPLICATE, f"`{label}` names two things in the same scope",
+                       item.span, "labels (and side names) must be unique within a network or "
+                       "block body", ctx.trace)
+            return False
+        return True
+
+    def _unlabeled(self, item, ctx: Ctx) -> list[TreeNode]:
         if isinstance(item, A.Call):
-            node = self._call(item, ctx, ctx.scope.child(self._base(item.name), item.label))
-            return [node] if node is not None else []
+            kind = REGISTRY.get(item.name)
+            slot = not (kind is not None and kind.takes_tensors)
+            return [self._call(item, ctx, ctx.scope.child(item.name, item.label, slot))]
         if isinstance(item, A.Repeat):
             return self._repeat(item, ctx)
         if isinstance(item, A.Residual):
@@ -253,16 +291,20 @@ class Expander:
                               indexed=True)]
         if isinstance(item, A.Side):
             name = ctx.scope.child("side", item.name)
-            inner = Ctx(ctx.env, Scope(name, indexed=False), ctx.trace, ctx.defaults, ctx.stack)
-            return [SideNode(name, self._items(item.items, inner), item.span)]
+            seq = self._seq(item.items, ctx, name, item.span, indexed=False, collapse=True)
+            return [SideNode(name, seq.children, item.span)]
         if isinstance(item, A.Save):
             return [SaveNode(item.name, item.span)]
         raise TypeError(f"unexpected item {item!r}")
 
-    def _base(self, call_name: str) -> str:
-        return call_name
-
-    def _seq(self, items: list, ctx: Ctx, name: str, span: Span, indexed: bool) -> SeqNode:
+    def _seq(self, items: list, ctx: Ctx, name: str, span: Span, indexed: bool,
+             collapse: bool = False) -> SeqNode:
+        """A container; with `collapse`, one that holds a single call is that call (so a
+        one-layer branch is `branch1.conv`, not `branch1.0.conv`)."""
+        single = items[0] if len(items) == 1 else None
+        if collapse and isinstance(single, A.Call) and single.label is None and not (
+                single.name in REGISTRY and REGISTRY[single.name].takes_tensors):
+            return SeqNode(name, [self._call(single, ctx, name)], indexed, span)
         inner = Ctx(ctx.env, Scope(name, indexed=indexed), ctx.trace, ctx.defaults, ctx.stack)
         return SeqNode(name, self._items(items, inner), indexed, span)
 
@@ -279,17 +321,11 @@ class Expander:
         if item.label is not None:
             seq = SeqNode(ctx.scope.child("seq", item.label), [], True, item.span)
             inner = Scope(seq.name, indexed=True)
-            for _ in range(count):
-                node = self._call(item.call, ctx, inner.child("", None))
-                if node is not None:
-                    seq.children.append(node)
+            seq.children = [self._call(item.call, ctx, inner.child("", None))
+                            for _ in range(count)]
             return [seq]
-        nodes = []
-        for _ in range(count):
-            node = self._call(item.call, ctx, ctx.scope.child(item.call.name, item.call.label))
-            if node is not None:
-                nodes.append(node)
-        return nodes
+        return [self._call(item.call, ctx, ctx.scope.child(item.call.name, None))
+                for _ in range(count)]
 
     def _residual(self, item: A.Residual, ctx: Ctx) -> ResidualNode:
         if item.label is not None:
@@ -301,7 +337,7 @@ class Expander:
             shortcut = self._seq(item.shortcut, ctx, ctx.scope.child("shortcut", "shortcut"),
                                  item.span, indexed=True)
         add_kind = REGISTRY["residual_add"]
-        add = LayerNode(ctx.scope.child("add", None), add_kind, add_kind.Args(), item.span,
+        add = LayerNode(ctx.scope.child("add", None, slot=False), add_kind, add_kind.Args(), item.span,
                         ctx.trace)
         return ResidualNode(ctx.scope.prefix, body, shortcut, add, item.span)
 
@@ -309,20 +345,22 @@ class Expander:
         if item.label is not None:
             name = ctx.scope.child("concat", item.label)
             ctx = Ctx(ctx.env, Scope(name, indexed=False), ctx.trace, ctx.defaults, ctx.stack)
-        branches = [self._seq(b.items, ctx, ctx.scope.child("branch", None), b.span, indexed=True)
-                    for b in item.branches]
-        cat = LayerNode(ctx.scope.child("concat", None), REGISTRY["concat"],
+        branches = [self._seq(b.items, ctx, ctx.scope.child("branch", None), b.span, indexed=True,
+                              collapse=True) for b in item.branches]
+        cat = LayerNode(ctx.scope.child("concat", None, slot=False), REGISTRY["concat"],
                         REGISTRY["concat"].Args(), item.span, ctx.trace)
         return ConcatNode(ctx.scope.prefix, branches, cat, item.span)
 
     # ---- calls ----------------------------------------------------------------------
 
-    def _call(self, call: A.Call, ctx: Ctx, name: str) -> TreeNode | None:
+    def _call(self, call: A.Call, ctx: Ctx, name: str) -> TreeNode:
+        """The expanded call; an invalid one becomes a poisoned layer that blocks its users."""
         if call.name in self.blocks:
-            return self._block_call(call, ctx, name)
+            node = self._block_call(call, ctx, name)
+            return node if node is not None else LayerNode(name, None, None, call.span, ctx.trace)
         kind = self._kind(call.name, call.name_span, ctx.trace)
         if kind is None:
-            return None
+            return LayerNode(name, None, None, call.span, ctx.trace)
         self.layer_count += 1
         if self.layer_count > self.limits.max_layers:
             self.error(Code.TOO_LARGE, f"the network expands to more than "
@@ -410,13 +448,15 @@ class Expander:
 
     def validate_args(self, kind: LayerKind, values: dict, call: A.Call, bound: dict,
                       ctx: Ctx) -> Args | None:
+        if self.symbolic:
+            return kind.Args.model_construct(**values)
         try:
             return kind.Args.model_validate(values, strict=True)
         except ValidationError as exc:
             for err in exc.errors():
                 key = str(err["loc"][0]) if err["loc"] else ""
                 span = bound[key][1].span if key in bound else call.span
-                got = values.get(key, None)
+                got = values.get(key)
                 if err["type"] == "missing":
                     self.error(Code.MISSING_ARGUMENT, f"`{kind.name}` needs `{key}`", call.span,
                                f"e.g. {kind.doc}" if kind.doc else None, ctx.trace)
@@ -552,6 +592,22 @@ def _pydantic_message(err: dict) -> str:
 
 def _signature(block: A.BlockDef) -> str:
     return ", ".join(p.name if p.default is None else f"{p.name}=..." for p in block.params)
+
+
+def _labels(items: list) -> set[str]:
+    """Labels that land in the scope of `items`: direct ones and those of inlined parts."""
+    found: set[str] = set()
+    for item in items:
+        label = getattr(item, "label", None)
+        if label is not None:
+            found.add(label)
+        elif isinstance(item, A.Group):
+            found |= _labels(item.items)
+        elif isinstance(item, A.Residual):
+            found |= _labels(item.body)
+        if isinstance(item, A.Side):
+            found.add(item.name)
+    return found
 
 
 def find_network(spec: A.SpecFile, name: str | None) -> A.Network:

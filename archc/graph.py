@@ -11,9 +11,18 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from archc.errors import ArchcError, Code, Diagnostic, Span
-from archc.expand import (BlockNode, ConcatNode, ExpandedNetwork, LayerNode, ResidualNode, SaveNode,
-                          SeqNode, SideNode, TreeNode)
+from archc.errors import Code, Diagnostic, Span
+from archc.expand import (
+    BlockNode,
+    ConcatNode,
+    ExpandedNetwork,
+    LayerNode,
+    ResidualNode,
+    SaveNode,
+    SeqNode,
+    SideNode,
+    TreeNode,
+)
 
 
 @dataclass
@@ -22,6 +31,9 @@ class Built:
     output: int  # node id of the main output
     sides: dict[str, int] = field(default_factory=dict)  # side name -> its output node
     unused_saves: list[tuple[str, Span]] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    # id(tree node) -> (input tensor node, output tensor node), for code generation
+    io: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -39,14 +51,13 @@ class GraphBuilder:
         self.sides: dict[str, int] = {}
         self.diagnostics: list[Diagnostic] = []
         self.unused: list[tuple[str, Span]] = []
+        self.io: dict[int, tuple[int, int]] = {}
 
     def build(self) -> Built:
         names = _Names()
         out = self._nodes(self.net.body, 0, None, names)
         self._finish(names)
-        if self.diagnostics:
-            raise ArchcError(self.diagnostics)
-        return Built(self.graph, out, self.sides, self.unused)
+        return Built(self.graph, out, self.sides, self.unused, self.diagnostics, self.io)
 
     def _finish(self, names: _Names) -> None:
         self.unused += [(n, names.spans[n]) for n in names.saved if n not in names.used]
@@ -64,8 +75,17 @@ class GraphBuilder:
         return current
 
     def _node(self, node: TreeNode, current: int, side: str | None, names: _Names) -> int:
+        out = self._dataflow(node, current, side, names)
+        self.io[id(node)] = (current, out)
+        return out
+
+    def _dataflow(self, node: TreeNode, current: int, side: str | None, names: _Names) -> int:
         if isinstance(node, LayerNode):
-            return self._add(node, [current, *self._refs(node, names)], side)
+            refs = self._refs(node, names)
+            if refs is None:  # reported; poison the merge so its users are skipped
+                node = LayerNode(node.name, node.kind, None, node.span, node.trace)
+                refs = []
+            return self._add(node, [current, *refs], side)
         if isinstance(node, SeqNode):
             return self._nodes(node.children, current, side, names)
         if isinstance(node, BlockNode):
@@ -89,8 +109,8 @@ class GraphBuilder:
             return current
         raise TypeError(f"unexpected tree node {node!r}")
 
-    def _refs(self, layer: LayerNode, names: _Names) -> list[int]:
-        found = []
+    def _refs(self, layer: LayerNode, names: _Names) -> list[int] | None:
+        found: list[int] | None = []
         for ref, span in layer.refs:
             if ref not in names.saved:
                 hint = (f"saved so far: {', '.join(names.saved)}" if names.saved
@@ -98,7 +118,8 @@ class GraphBuilder:
                 self.diagnostics.append(Diagnostic(Code.UNDEFINED_TENSOR,
                                                    f"no tensor named `{ref}` saved before here",
                                                    span, hint, tuple(reversed(layer.trace))))
-            else:
+                found = None
+            elif found is not None:
                 names.used.add(ref)
                 found.append(names.saved[ref])
         return found

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import functools
+import re
+import threading
 from pathlib import Path
 
-from lark import Lark, Token, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark import (
+    Lark,
+    Token,
+    Tree,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+)
 from lark.exceptions import VisitError
 
 from archc.ast import SpecFile, ToAst
 from archc.errors import ArchcError, Code, Diagnostic, Span
+
+MAX_NESTING = 200
+_BRACKETS = re.compile(r"#[^\n]*|[{}()]")
 
 # Readable names for grammar terminals in "expected ..." messages.
 _TERMINAL_NAMES = {
@@ -35,6 +48,29 @@ def parser() -> Lark:
                 propagate_positions=True, maybe_placeholders=True)
 
 
+def parse_with_comments(text: str, file: str = "<string>") -> tuple[SpecFile, Tree, list[Token]]:
+    """`parse_text`, plus the concrete syntax tree (every token kept, braces included, with
+    positions; what `archc fmt` prints from) and the `# ...` comments in source order."""
+    spec = parse_text(text, file)  # raises the located diagnostics for bad input
+    with _CST_LOCK:  # the lexer callback appends to one shared list
+        _CST_COMMENTS.clear()
+        tree = _cst_parser().parse(text.removeprefix("\ufeff"))
+        comments = list(_CST_COMMENTS)
+    return spec, tree, comments
+
+
+_CST_LOCK = threading.Lock()
+_CST_COMMENTS: list[Token] = []
+
+
+@functools.lru_cache(maxsize=1)
+def _cst_parser() -> Lark:
+    # COMMENT is %ignore'd, so the parser never sees it; lark still runs lexer callbacks for it.
+    return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr",
+                propagate_positions=True, maybe_placeholders=True, keep_all_tokens=True,
+                lexer_callbacks={"COMMENT": _CST_COMMENTS.append})
+
+
 def parse_text(text: str, file: str = "<string>") -> SpecFile:
     """Parse one spec file; raises `ArchcError` with a located syntax diagnostic."""
     text = text.removeprefix("\ufeff")
@@ -43,14 +79,39 @@ def parse_text(text: str, file: str = "<string>") -> SpecFile:
         raise ArchcError([Diagnostic(Code.BAD_CHARACTER, "the file contains a NUL byte",
                                      Span(file, line, 1, line, 2),
                                      "archc specs are UTF-8 text; is this a binary file?")])
+    check_nesting(text, file)
     try:
         tree = parser().parse(text)
     except UnexpectedInput as exc:
         raise ArchcError([_syntax_diagnostic(exc, text, file)]) from None
     try:
         return ToAst(file).transform(tree)
-    except VisitError as exc:  # the Transformer only builds nodes, so this is a bug
+    except RecursionError:
+        raise _too_deep(file, 1, 1) from None
+    except VisitError as exc:  # the Transformer only builds nodes, so anything else is a bug
+        if isinstance(exc.orig_exc, RecursionError):
+            raise _too_deep(file, 1, 1) from None
         raise exc.orig_exc from None
+
+
+def check_nesting(text: str, file: str, limit: int = MAX_NESTING) -> None:
+    """Reject absurd bracket nesting before the parser builds a tree that deep."""
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        char = match.group()
+        if char[0] == "#":
+            continue
+        depth = depth + 1 if char in "{(" else max(0, depth - 1)
+        if depth > limit:
+            line = text.count("\n", 0, match.start()) + 1
+            col = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+            raise _too_deep(file, line, col, limit)
+
+
+def _too_deep(file: str, line: int, col: int, limit: int = MAX_NESTING) -> ArchcError:
+    return ArchcError([Diagnostic(Code.TOO_DEEP, f"nesting deeper than {limit} levels",
+                                  Span(file, line, col, line, col + 1),
+                                  "flatten the structure with blocks and `* N`")])
 
 
 def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic:

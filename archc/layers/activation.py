@@ -41,7 +41,8 @@ class LeakyReLU(Activation):
     doc = "leaky_relu(slope=0.01)"
 
     def torch(self, args: LeakyArgs, inputs: list[Shape]) -> TorchCall:
-        return TorchCall("nn.LeakyReLU", () if args.slope == 0.01 else (args.slope,))
+        return TorchCall("nn.LeakyReLU", (), {"negative_slope": args.slope},
+                         defaults={"negative_slope": 0.01})
 
 
 class SoftmaxArgs(Args):

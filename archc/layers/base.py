@@ -46,12 +46,22 @@ class TorchCall:
     """How a layer is written in PyTorch: a module constructor, or an expression on inputs.
 
     `expr` uses `{0}`, `{1}`, ... for the input tensors, `{inputs}` for all of them.
+    `kwargs` holds every keyword; those equal to `defaults` are left out when written.
     """
 
     module: str | None = None
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
     expr: str | None = None
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    def written_kwargs(self) -> dict[str, Any]:
+        return {k: v for k, v in self.kwargs.items()
+                if k not in self.defaults or not _same(v, self.defaults[k])}
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
 
 
 class LayerKind:
@@ -87,6 +97,10 @@ class LayerKind:
 
     def torch(self, args: Args, inputs: list[Shape]) -> TorchCall:
         raise NotImplementedError(self.name)
+
+    def torch_init(self, args: Args) -> list[str]:
+        """Statements initialising the weights, `{m}` standing for the module; [] = defaults."""
+        return []
 
 
 def prod(values) -> Any:

@@ -7,12 +7,36 @@ from typing import Literal
 from pydantic import Field
 
 from archc.errors import Code
-from archc.layers.base import (Args, LayerError, LayerKind, Shape, TorchCall, fmt_shape, per_axis,
-                               prod, require_rank)
+from archc.layers.base import (
+    Args,
+    LayerError,
+    LayerKind,
+    Shape,
+    TorchCall,
+    fmt_shape,
+    per_axis,
+    prod,
+    require_rank,
+)
 
 PosInt = int  # validated through Field(gt=0) below
 Axes = int | tuple[int, ...]
 Init = Literal["default", "kaiming", "xavier", "zeros"]
+
+INIT_STATEMENTS = {
+    "default": [],
+    "kaiming": ['nn.init.kaiming_normal_({m}.weight, mode="fan_out", nonlinearity="relu")'],
+    "xavier": ["nn.init.xavier_uniform_({m}.weight)"],
+    "zeros": ["nn.init.zeros_({m}.weight)"],
+}
+
+
+def init_statements(init: str, bias: bool) -> list[str]:
+    """How `init=` is written in PyTorch; biases start at zero whenever an init is chosen."""
+    lines = list(INIT_STATEMENTS[init])
+    if lines and bias:
+        lines.append("nn.init.zeros_({m}.bias)")
+    return lines
 
 
 def window_out(size, k, s, p, d, ceil: bool = False):
@@ -49,13 +73,16 @@ def check_window(what: str, sizes: tuple, kernel, stride, padding, dilation,
 
 
 def floor_warnings(sizes: tuple, kernel, stride, padding, dilation) -> list:
+    """Input rows/columns no window reaches. The uncovered tail of the padded input holds the
+    right padding first, so only what exceeds it is real data lost."""
     found = []
     for n, k, s, p, d in zip(sizes, kernel, stride, padding, dilation):
-        dropped = (n + 2 * p - d * (k - 1) - 1) % s
-        if dropped:
+        dropped = (n + 2 * p - d * (k - 1) - 1) % s - p
+        if dropped > 0:
             found.append((Code.FLOOR_DROPS,
-                          f"stride {s} does not divide {n} + 2*{p} - {d * (k - 1) + 1}: the last "
-                          f"{dropped} row(s)/column(s) are never covered",
+                          f"stride {s} does not tile {n} + 2*{p} with a window of "
+                          f"{d * (k - 1) + 1}: the last {dropped} input row(s)/column(s) are "
+                          "never covered",
                           "adjust padding or input size so the windows tile the input exactly"))
             break
     return found
@@ -122,12 +149,16 @@ class Conv(LayerKind):
     def kernel(self, args: ConvArgs) -> tuple[int, ...]:
         return per_axis(args.k, self.rank)
 
+    def torch_init(self, args: ConvArgs) -> list[str]:
+        return init_statements(args.init, args.bias)
+
     def torch(self, args: ConvArgs, inputs: list[Shape]) -> TorchCall:
-        kwargs = {"stride": args.s, "padding": args.p, "dilation": args.d, "groups": args.groups,
-                  "bias": args.bias}
+        _, _, padding, _ = self._geometry(args)
+        kwargs = {"stride": args.s, "padding": collapse(padding), "dilation": args.d,
+                  "groups": args.groups, "bias": args.bias}
         defaults = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True}
-        return TorchCall(self.module, (inputs[0][0], args.out, args.k),
-                         {n: v for n, v in kwargs.items() if v != defaults[n]})
+        return TorchCall(self.module, (inputs[0][0], args.out, args.k), kwargs,
+                         defaults=defaults)
 
 
 class Conv1d(Conv):
@@ -181,9 +212,14 @@ class ConvTranspose(Conv):
 
     def torch(self, args: ConvTArgs, inputs: list[Shape]) -> TorchCall:
         call = super().torch(args, inputs)
-        if args.output_padding != 0:
-            call.kwargs["output_padding"] = args.output_padding
+        call.kwargs["output_padding"] = args.output_padding
+        call.defaults["output_padding"] = 0
         return call
+
+
+def collapse(values: tuple):
+    """(1, 1) -> 1: PyTorch takes one number for equal axes."""
+    return values[0] if all(v == values[0] for v in values) else values
 
 
 def _check_axes(args: ConvArgs, rank: int) -> None:

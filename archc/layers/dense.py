@@ -6,7 +6,7 @@ from pydantic import Field
 
 from archc.errors import Code
 from archc.layers.base import Args, LayerError, LayerKind, Shape, TorchCall, prod, require_rank
-from archc.layers.conv import Init
+from archc.layers.conv import Init, init_statements
 
 
 class LinearArgs(Args):
@@ -33,9 +33,12 @@ class Linear(LayerKind):
     def macs(self, args: LinearArgs, inputs: list[Shape], out: Shape) -> int:
         return inputs[0][0] * args.out
 
+    def torch_init(self, args: LinearArgs) -> list[str]:
+        return init_statements(args.init, args.bias)
+
     def torch(self, args: LinearArgs, inputs: list[Shape]) -> TorchCall:
-        return TorchCall("nn.Linear", (inputs[0][0], args.out),
-                         {} if args.bias else {"bias": False})
+        return TorchCall("nn.Linear", (inputs[0][0], args.out), {"bias": args.bias},
+                         defaults={"bias": True})
 
 
 class Flatten(LayerKind):
@@ -61,7 +64,7 @@ class Dropout(LayerKind):
     doc = "dropout(p=0.5): zeroes elements with probability p in training"
 
     def torch(self, args: DropoutArgs, inputs: list[Shape]) -> TorchCall:
-        return TorchCall("nn.Dropout", () if args.p == 0.5 else (args.p,))
+        return TorchCall("nn.Dropout", (), {"p": args.p}, defaults={"p": 0.5})
 
 
 class Dropout2d(Dropout):
@@ -72,7 +75,7 @@ class Dropout2d(Dropout):
         require_rank(inputs, (3,), self.name)
 
     def torch(self, args: DropoutArgs, inputs: list[Shape]) -> TorchCall:
-        return TorchCall("nn.Dropout2d", () if args.p == 0.5 else (args.p,))
+        return TorchCall("nn.Dropout2d", (), {"p": args.p}, defaults={"p": 0.5})
 
 
 class BatchNormArgs(Args):
@@ -97,5 +100,4 @@ class BatchNorm(LayerKind):
         module = "nn.BatchNorm2d" if len(inputs[0]) == 3 else "nn.BatchNorm1d"
         kwargs = {"eps": args.eps, "momentum": args.momentum, "affine": args.affine}
         defaults = {"eps": 1e-5, "momentum": 0.1, "affine": True}
-        return TorchCall(module, (inputs[0][0],),
-                         {n: v for n, v in kwargs.items() if v != defaults[n]})
+        return TorchCall(module, (inputs[0][0],), kwargs, defaults=defaults)

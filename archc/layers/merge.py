@@ -22,6 +22,14 @@ def broadcast(shapes: list[Shape]) -> Shape:
     return tuple(out)
 
 
+def broadcast_result(shapes: list[Shape]) -> Shape:
+    """The broadcast shape of shapes that `broadcast` accepted: per axis, the first size that
+    is not 1. No comparison beyond `!= 1`, so codegen can run it on symbolic channels."""
+    rank = max(len(s) for s in shapes)
+    padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
+    return tuple(next((d for d in dims if d != 1), 1) for dims in zip(*padded))
+
+
 class Add(LayerKind):
     name = "add"
     takes_tensors = True
@@ -32,9 +40,7 @@ class Add(LayerKind):
         broadcast(inputs)
 
     def out_shape(self, args, inputs: list[Shape]) -> Shape:
-        if all(s == inputs[0] for s in inputs):  # common case; keeps codegen symbolic
-            return inputs[0]
-        return broadcast(inputs)
+        return broadcast_result(inputs)
 
     def torch(self, args, inputs: list[Shape]) -> TorchCall:
         return TorchCall(expr=f" {self.symbol} ".join(f"{{{i}}}" for i in range(len(inputs))))
@@ -81,3 +87,6 @@ class ResidualAdd(Add):
                              f"the residual body ends at {fmt_shape(body)} but its shortcut "
                              f"carries {fmt_shape(skip)}",
                              "add or fix a `shortcut { conv(C, k=1, s=S) bn }` so both match")
+
+    def out_shape(self, args, inputs: list[Shape]) -> Shape:
+        return inputs[0]  # `check` proved both sides equal

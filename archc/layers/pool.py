@@ -54,8 +54,7 @@ class MaxPool(LayerKind):
     def torch(self, args: PoolArgs, inputs: list[Shape]) -> TorchCall:
         kwargs = {"stride": args.s, "padding": args.p, "dilation": args.d, "ceil_mode": args.ceil}
         defaults = {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False}
-        return TorchCall(self.module, (args.k,),
-                         {n: v for n, v in kwargs.items() if v != defaults[n]})
+        return TorchCall(self.module, (args.k,), kwargs, defaults=defaults)
 
 
 class AvgPoolArgs(PoolArgs):
@@ -73,8 +72,7 @@ class AvgPool(MaxPool):
         kwargs = {"stride": args.s, "padding": args.p, "ceil_mode": args.ceil,
                   "count_include_pad": args.count_include_pad}
         defaults = {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True}
-        return TorchCall(self.module, (args.k,),
-                         {n: v for n, v in kwargs.items() if v != defaults[n]})
+        return TorchCall(self.module, (args.k,), kwargs, defaults=defaults)
 
 
 class MaxPool1d(MaxPool):

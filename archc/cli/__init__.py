@@ -1,0 +1,101 @@
+"""The command line: the only package that prints or chooses an exit status.
+
+Exit status: 0 success, 1 the spec has errors (or lint found problems), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from archc import __version__
+from archc.errors import ArchcError, Diagnostic, render
+
+EXIT_SPEC_ERROR = 1
+
+
+def parse_dims(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        dims = tuple(int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not like 3x224x224") from None
+    if not dims or any(d < 1 for d in dims) or len(dims) > 3:
+        raise click.BadParameter(f"{text!r} needs 1 to 3 positive sizes, e.g. 3x224x224")
+    return dims
+
+
+def use_color(stream) -> bool:
+    return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
+
+
+def print_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str]) -> None:
+    color = use_color(sys.stderr)
+    for diag in sorted(diagnostics, key=_position):
+        text = render(diag, sources)
+        if color:
+            head, _, rest = text.partition("\n")
+            style = "red" if diag.is_error else "yellow"
+            text = click.style(head, fg=style, bold=True) + ("\n" + rest if rest else "")
+        click.echo(text, err=True)
+
+
+def _position(diag: Diagnostic) -> tuple:
+    span = diag.span
+    return (span.file, span.line, span.col) if span else ("", 0, 0)
+
+
+def read_spec(path: str) -> tuple[str, str]:
+    """(file name for diagnostics, text); `-` reads standard input."""
+    if path == "-":
+        return "<stdin>", sys.stdin.read()
+    from archc.api import read_source
+
+    return path, read_source(path)
+
+
+def load_or_exit(path: str, network: str | None, input_shape: str | None):
+    from archc.api import loads
+
+    sources: dict[str, str] = {}
+    try:
+        name, text = read_spec(path)
+        sources[name] = text
+        return loads(text, name, network, parse_dims(input_shape)), sources
+    except ArchcError as exc:
+        print_diagnostics(exc.diagnostics, sources)
+        count = sum(d.is_error for d in exc.diagnostics)
+        click.echo(f"{path}: {count} error{'s' * (count != 1)}", err=True)
+        sys.exit(EXIT_SPEC_ERROR)
+
+
+spec_argument = click.argument("spec", type=click.Path(dir_okay=False, allow_dash=True))
+network_option = click.option("--network", "-n", help="Network to use when the file has several.")
+input_option = click.option("--input", "input_shape", metavar="CxHxW",
+                            help="Override the spec's input size, e.g. 3x64x64.")
+
+
+def _require_file(path: str) -> None:
+    if path != "-" and not Path(path).is_file():
+        raise click.UsageError(f"no such file: {path}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="archc")
+def main() -> None:
+    """archc: check, count and compile CNN architecture specs (*.arch)."""
+
+
+def _register() -> None:
+    # Command modules import heavy stages lazily inside their bodies, so start-up stays fast.
+    from archc.cli import build, check
+
+    for command in (check.check, check.params, build.build):
+        main.add_command(command)
+
+
+_register()

@@ -1,0 +1,67 @@
+"""`archc check` and `archc params`: validate a spec; per-layer counts and totals."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from archc.cli import (
+    EXIT_SPEC_ERROR,
+    _require_file,
+    input_option,
+    load_or_exit,
+    network_option,
+    print_diagnostics,
+    spec_argument,
+)
+
+
+@click.command()
+@spec_argument
+@network_option
+@input_option
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+def check(spec: str, network: str | None, input_shape: str | None, batch: int,
+          strict: bool) -> None:
+    """Validate SPEC and print one summary line."""
+    from archc.report import View, summary_line
+
+    _require_file(spec)
+    model, sources = load_or_exit(spec, network, input_shape)
+    print_diagnostics(model.analysis.warnings, sources)
+    click.echo(summary_line(model.analysis, View(batch)))
+    if strict and model.analysis.warnings:
+        sys.exit(EXIT_SPEC_ERROR)
+
+
+@click.command()
+@spec_argument
+@network_option
+@input_option
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Scale MACs and activation memory by a batch size.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "csv"]),
+              default="table", show_default=True)
+@click.option("--ascii", "ascii_only", is_flag=True, help="ASCII table borders.")
+def params(spec: str, network: str | None, input_shape: str | None, batch: int, fmt: str,
+           ascii_only: bool) -> None:
+    """Per-layer shapes, parameters and MACs of SPEC, with totals and 1x1 bottlenecks."""
+    from archc import report
+
+    _require_file(spec)
+    model, sources = load_or_exit(spec, network, input_shape)
+    print_diagnostics(model.analysis.warnings, sources)
+    view = report.View(batch)
+    if fmt == "table":
+        from rich.console import Console
+
+        # piped output is not squeezed to 80 columns: tables do not wrap layer names
+        width = None if sys.stdout.isatty() else 240
+        console = Console(no_color="NO_COLOR" in os.environ, highlight=False, width=width)
+        console.print(report.to_table(model.analysis, view, ascii_only))
+        return
+    render_text = {"json": report.to_json, "markdown": report.to_markdown, "csv": report.to_csv}
+    click.echo(render_text[fmt](model.analysis, view), nl=fmt == "json")

@@ -1,0 +1,1 @@
+"""Code generation backends. `pytorch` emits source text and never imports torch."""

@@ -1,0 +1,122 @@
+"""Load emitted PyTorch source as a module, instantiate it, and verify it against the analyzer.
+
+The only part of archc besides the tests that imports torch.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import sys
+import tempfile
+from pathlib import Path
+from types import ModuleType
+
+from archc.api import Model, load, loads
+from archc.codegen.names import module_path
+from archc.codegen.pytorch import Generated, generate
+from archc.errors import ArchcError, Code, Diagnostic
+from archc.layers.base import fmt_shape
+
+_counter = itertools.count()
+
+
+def import_source(source: str, name: str | None = None) -> ModuleType:
+    """Import generated source from a real file, so torch.compile/jit/inspect can read it."""
+    name = name or f"archc_generated_{next(_counter)}"
+    directory = Path(tempfile.mkdtemp(prefix="archc-"))
+    path = directory / f"{name}.py"
+    path.write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses/pickle/compile look modules up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def verify(model: Model, generated: Generated, module: ModuleType | None = None) -> None:
+    """Instantiate on the meta device and compare parameter count and every layer's output
+    shape with the analysis; raises ArchcError(E402) listing each disagreement."""
+    import torch
+
+    module = module or import_source(generated.source)
+    with torch.device("meta"):
+        net = getattr(module, generated.class_name)()
+    problems = _compare_params(model, net)
+    problems += _compare_shapes(model, net, generated)
+    if problems:
+        raise ArchcError([Diagnostic(Code.VERIFY, text, span,
+                                     "the generated module and the analyzer disagree; "
+                                     "please report this with the spec") for text, span in problems])
+
+
+def _compare_params(model: Model, net) -> list:
+    emitted = sum(p.numel() for p in net.parameters())
+    expected = model.analysis.totals.params
+    if emitted != expected:
+        return [(f"emitted module has {emitted:,} parameters, the analyzer counts {expected:,}",
+                 model.expanded.span)]
+    return []
+
+
+def _compare_shapes(model: Model, net, generated: Generated) -> list:
+    import torch
+
+    rows = {module_path(row.name): row for row in model.analysis.layers}
+    spans = {layer.name: layer for layer in _named_layers(model)}
+    seen: dict[str, tuple] = {}
+    handles = []
+    def record(name: str):
+        def hook(_module, _inputs, output) -> None:  # returns None: never replaces the output
+            seen.setdefault(name, tuple(output.shape[1:]))
+        return hook
+
+    for name, sub in net.named_modules():
+        if name in rows:
+            handles.append(sub.register_forward_hook(record(name)))
+    problems = []
+    batch = torch.empty(2, *model.analysis.input, device="meta")
+    try:
+        net.train()  # side outputs run in training mode; batch 2 keeps batch norm legal
+        net(batch)
+        net.eval()
+        main = net(batch)
+    finally:
+        for handle in handles:
+            handle.remove()
+    if tuple(main.shape[1:]) != tuple(model.analysis.output):
+        problems.append((f"emitted output {fmt_shape(tuple(main.shape[1:]))}, analyzer "
+                         f"{fmt_shape(model.analysis.output)}", model.expanded.span))
+    for name, row in rows.items():
+        layer = spans.get(row.name)
+        if name not in seen and layer is not None and _is_module(model, layer):
+            problems.append((f"{row.name}: no module `{name}` ran in the emitted model",
+                             layer.span))
+        elif name in seen and seen[name] != tuple(row.output):
+            layer = spans.get(row.name)
+            problems.append((f"{row.name}: emitted {fmt_shape(seen[name])}, analyzer "
+                             f"{fmt_shape(row.output)}", layer.span if layer else None))
+    return problems
+
+
+def _named_layers(model: Model):
+    return [data["layer"] for node, data in model.built.graph.nodes(data=True) if node]
+
+
+def _is_module(model: Model, layer) -> bool:
+    row = next(r for r in model.analysis.layers if r.name == layer.name)
+    return layer.kind.torch(layer.args, list(row.inputs)).module is not None
+
+
+def build_module(spec_or_path, network: str | None = None,
+                 input_shape: tuple[int, ...] | None = None, verify_model: bool = True):
+    """A spec (path, or spec text) compiled to PyTorch and instantiated as an nn.Module."""
+    text = str(spec_or_path)
+    is_path = "\n" not in text and "{" not in text and Path(text).exists()
+    model = (load(text, network, input_shape) if is_path
+             else loads(text, "<string>", network, input_shape))
+    generated = generate(model, text if is_path else "<string>")
+    module = import_source(generated.source)
+    if verify_model:
+        verify(model, generated, module)
+    return getattr(module, generated.class_name)()
