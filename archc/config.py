@@ -232,3 +232,19 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
             out.append(re.escape(pattern[i]))
             i += 1
     return re.compile("".join(out))
+
+
+def resolve(path: str, command_line: Mapping[str, Any], known_codes: tuple[str, ...],
+            config_file: str | None = None, isolated: bool = False) -> LintConfig:
+    """The configuration for one linted file (`-` is stdin, configured from the working
+    directory): defaults, then pyproject.toml with its overrides, then the command line."""
+    file = Path.cwd() / "stdin.arch" if path == "-" else Path(path)
+    project = None
+    if config_file is not None:
+        project = load_project(Path(config_file))
+    elif not isolated:
+        project = find_project(file.resolve().parent)
+    config = LintConfig()
+    if project is not None:
+        config = project.resolve(file, config, known_codes)
+    return apply_options(config, command_line, known_codes, "command line")

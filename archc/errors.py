@@ -106,7 +106,7 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.UNUSED_BLOCK: "lint: a block that no network uses",
     Code.UNUSED_TENSOR: "lint: a named tensor (`-> name`) that nothing reads",
     Code.SHADOWED_PARAMETER: "lint: a block parameter named like a layer kind, block or symbol",
-    Code.CHANNELS_NOT_MULTIPLE_OF_8: "lint (off by default): channels not a multiple of 8",
+    Code.CHANNELS_NOT_MULTIPLE_OF_8: "lint: channels not a multiple of 8 (off by default)",
     Code.SPATIAL_COLLAPSE: "lint: the map shrinks to 1 on an axis, then kernels still slide on it",
     Code.FC_DOMINATES: "lint: one fully connected layer holds most of the parameters",
     Code.FINAL_ACTIVATION: "lint: softmax/sigmoid as the last layer; the loss applies it again",

@@ -362,6 +362,10 @@ _COMPILER: dict[str, tuple[str, str]] = {
              "Flatten the structure with blocks and `* N`."),
     "E304": ("Sizes beyond the cap are almost always typos (an extra zero).",
              "Check the number; the cap is a compiler limit."),
+    "E401": ("Code generation cannot express the construct; `archc lint` never reports it "
+             "(it comes from `archc build`).", "See the message; restructure the spec."),
+    "E402": ("The generated module disagrees with the analyzer: a bug in archc; `archc lint` "
+             "never reports it.", "Report it with the spec attached."),
     "W101": ("With floor division the last rows/columns of the input never reach the output: "
              "information is silently dropped, and shapes drift from what was intended.",
              "Adjust padding or the input size so the windows tile the input (or use "

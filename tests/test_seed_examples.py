@@ -1,8 +1,8 @@
 """Pin the examples in examples/ to the seeds' worked numbers.
 
-Example ids (E38, E44/E45, 3.6, ...) refer to /work/shared/seed-notes.md, which checks every seed
+Example ids (E38, E44/E45, 3.6, ...) refer to shared/seed-notes.md, which checks every seed
 number and marks the derived ones; whole-network figures come from
-/work/shared/reference-figures.md. The two examples with no seed (U-Net, squeeze-and-excitation)
+shared/reference-figures.md. The two examples with no seed (U-Net, squeeze-and-excitation)
 are checked against hand arithmetic written out layer by layer below.
 Shapes are C x H x W (the seeds write H x W x C).
 """

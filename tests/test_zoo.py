@@ -1,6 +1,6 @@
 """Pin the spec zoo (specs/*.arch) to published parameter and MAC counts.
 
-The figures below are copied from /work/shared/reference-figures.md (PyTorch 2.14.1 with
+The figures below are copied from shared/reference-figures.md (PyTorch 2.14.1 with
 torchvision 0.29.1, ``weights=None``, batch 1). Parameters are learnable parameters only (BN
 running statistics are buffers); MACs are the multiply-accumulates of conv and linear layers
 per sample, i.e. ``FlopCounterMode`` total / 2. tests/test_reference_models.py checks the same
@@ -117,9 +117,8 @@ def test_torchvision_names(name):
 
 
 def _archc_to_torchvision(name: str) -> str:
-    """The two spellings the language cannot reproduce (see the specs' header comments)."""
-    name = name.replace(".shortcut.", ".downsample.")
-    return name.replace(".branch1.0.", ".branch1.")
+    """The one spelling the language does not reproduce: a residual's `shortcut`."""
+    return name.replace(".shortcut.", ".downsample.")
 
 
 @pytest.mark.parametrize("name", [n for n in FIGURES if n != "lenet5"] + ["googlenet_aux"])

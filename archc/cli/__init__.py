@@ -96,6 +96,10 @@ def _register() -> None:
 
     for command in (check.check, check.params, build.build):
         main.add_command(command)
+    from archc.cli import lint
+
+    for command in (lint.lint, lint.fmt):
+        main.add_command(command)
 
 
 _register()

@@ -113,7 +113,7 @@ class Generator:
                   f" (network {self.model.analysis.network}).",
                   "# Edit the spec, not this file: `archc build` writes it again.",
                   f'"""{self.model.analysis.network}, compiled by archc."""', "",
-                  "import torch", "from torch import nn", ""]
+                  "import torch", "from torch import nn", "", ""]
         source = "\n".join(header) + "\n" + "\n\n".join(self.sources)
         return Generated(source, self.network_class, sides)
 

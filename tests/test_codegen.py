@@ -1,0 +1,230 @@
+"""The PyTorch backend: PyTorch itself counts the emitted modules' parameters, MACs and shapes."""
+
+from __future__ import annotations
+
+import ast
+import keyword
+from pathlib import Path
+
+import pytest
+
+import archc
+from archc.codegen.names import MODULE_ATTRIBUTES, attribute, class_name
+from archc.codegen.pytorch import generate
+from tests.conftest import ROOT, spec_paths
+
+torch = pytest.importorskip("torch")
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+from archc.codegen.build import import_source, verify  # noqa: E402  (needs torch)
+
+SPECS = spec_paths()
+IDS = [f"{p.parent.name}/{p.stem}" for p in SPECS]
+
+
+def emitted(path: Path):
+    model = archc.load(path)
+    generated = generate(model, str(path.relative_to(ROOT)))
+    return model, generated, import_source(generated.source)
+
+
+def meta_instance(module, generated):
+    with torch.device("meta"):
+        return getattr(module, generated.class_name)().eval()
+
+
+@pytest.mark.parametrize("path", SPECS, ids=IDS)
+def test_emitted_module_matches_analysis(path):
+    """Parameters and every layer's shape (verify), and FlopCounterMode's MACs."""
+    model, generated, module = emitted(path)
+    verify(model, generated, module)  # raises on any parameter or shape disagreement
+    net = meta_instance(module, generated)
+    assert sum(p.numel() for p in net.parameters()) == model.analysis.totals.params
+    x = torch.empty(1, *model.analysis.input, device="meta")
+    with FlopCounterMode(display=False) as counter:
+        out = net(x)  # eval mode: side outputs do not run, as the main-path MACs assume
+    assert counter.get_total_flops() == 2 * model.analysis.totals.macs
+    assert tuple(out.shape[1:]) == tuple(model.analysis.output)
+
+
+def test_side_outputs_in_training_mode():
+    """GoogLeNet with aux heads returns (main, aux1, aux2) in training, main in eval."""
+    model, generated, module = emitted(ROOT / "specs/googlenet_aux.arch")
+    net = meta_instance(module, generated).train()
+    with FlopCounterMode(display=False) as counter:
+        main, aux1, aux2 = net(torch.empty(2, 3, 224, 224, device="meta"))
+    assert main.shape == aux1.shape == aux2.shape == (2, 1000)
+    sides = {s.name: s.macs for s in model.analysis.side_outputs}
+    assert sides == {"aux1": 4_169_728, "aux2": 4_202_496}  # reference-figures.md
+    assert counter.get_total_flops() == 2 * 2 * (1_498_376_192 + 4_169_728 + 4_202_496)
+    assert generated.side_outputs == ["aux1", "aux2"]
+
+
+@pytest.mark.parametrize("name", ["lenet5", "inception", "unet_small", "se_block",
+                                  "seeds_39x39"])
+def test_real_forward_on_cpu(name):
+    model, generated, module = emitted(ROOT / f"examples/{name}.arch")
+    torch.manual_seed(0)
+    net = getattr(module, generated.class_name)().eval()
+    x = torch.randn(2, *model.analysis.input)
+    with torch.no_grad():
+        out = net(x)
+    assert tuple(out.shape) == (2, *model.analysis.output)
+    assert torch.isfinite(out).all()
+
+
+# ---- torchvision weight compatibility (hand-written torchvision layouts, see
+# tests/reference_models.py: torchvision itself cannot be installed beside the CPU torch) ----
+
+def _to_torchvision(key: str) -> str:
+    return key.replace(".shortcut.", ".downsample.")
+
+
+@pytest.mark.parametrize("name", ["resnet18", "resnet50", "vgg16", "googlenet"])
+def test_torchvision_weights_load_and_agree(name):
+    from tests import reference_models
+
+    _, generated, module = emitted(ROOT / f"specs/{name}.arch")
+    torch.manual_seed(0)
+    reference = getattr(reference_models, name)().eval()
+    ours = getattr(module, generated.class_name)().eval()
+    theirs = reference.state_dict()
+    mapped = {key: theirs[_to_torchvision(key)] for key in ours.state_dict()}
+    assert {_to_torchvision(k) for k in ours.state_dict()} == set(theirs)
+    ours.load_state_dict(mapped)  # strict: every key and shape must fit
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), reference(x))
+
+
+# ---- golden files ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["lenet5", "resnet", "inception"])
+def test_golden_source(name, golden):
+    model = archc.load(ROOT / f"examples/{name}.arch")
+    golden(f"codegen/{name}.py", generate(model, f"examples/{name}.arch").source)
+
+
+def test_emitted_source_is_deterministic():
+    path = ROOT / "specs/googlenet_aux.arch"
+    assert generate(archc.load(path), "x").source == generate(archc.load(path), "x").source
+
+
+# ---- safety: names a spec chooses never become code ----------------------------------------
+
+HOSTILE = """
+block forward(self, x, in_channels, torch=2, super=1) {
+    class: conv(x * torch, k=1) __init__: bn training: relu
+    -> nn
+    to: conv(x * torch, k=1)
+    add(nn)
+}
+block nn(print) { __import__: conv(print, k=3, p=1) }
+network torch {
+    input 3x16x16
+    exec: forward(4, 1, 2)
+    eval: nn(8)
+    import: { relu relu }
+    side __class__ { global_avgpool flatten open: linear(2) }
+    flatten
+    linear(3)
+}
+"""
+
+
+def test_hostile_names_stay_names():
+    model = archc.loads(HOSTILE, "hostile.arch")
+    generated = generate(model, 'hostile.arch"\n__import__("os").system("echo pwned")')
+    tree = ast.parse(generated.source)  # valid Python
+    for node in tree.body:  # at module level: docstring, two imports, class definitions
+        assert isinstance(node, (ast.Import, ast.ImportFrom, ast.ClassDef, ast.Expr))
+        if isinstance(node, ast.Expr):
+            assert isinstance(node.value, ast.Constant)
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    assert not names & {"exec", "eval", "open", "__import__", "compile", "getattr", "globals"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            assert all(isinstance(item, (ast.FunctionDef, ast.Expr)) for item in node.body)
+    module = import_source(generated.source)
+    verify(model, generated, module)
+    net = getattr(module, generated.class_name)()
+    assert callable(net.forward) and isinstance(net.training, bool)
+    assert sum(p.numel() for p in net.parameters()) == model.analysis.totals.params
+
+
+def test_hostile_characters_cannot_reach_names():
+    for text in ['network "a" { input 3x8x8 }', "network a\n{ input 3x8x8 b\u00e9: relu }",
+                 "network a { input 3x8x8 x'); import os #: relu }"]:
+        with pytest.raises(archc.ArchcError):
+            archc.loads(text)
+
+
+def test_attribute_names_are_safe():
+    nn = torch.nn
+    public = {n for n in {*dir(nn.Module), *dir(nn.Sequential), *dir(nn.ModuleDict)}
+              if not n.startswith("_")}
+    assert public <= MODULE_ATTRIBUTES
+    for name in ["forward", "training", "class", "__init__", "_x", "to", "conv1", "3"]:
+        safe = attribute(name)
+        assert safe.isdigit() or (safe.isidentifier() and not keyword.iskeyword(safe)
+                                  and safe not in MODULE_ATTRIBUTES and not safe.startswith("_"))
+    assert class_name("torch") != "torch" and class_name("basic_conv") == "BasicConv"
+
+
+# ---- it behaves like any nn.Module -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def resnet18():
+    torch.manual_seed(0)
+    return archc.build_module(ROOT / "specs/resnet18.arch").eval()
+
+
+def test_build_module_api(resnet18):
+    assert sum(p.numel() for p in resnet18.parameters()) == 11_689_512  # reference-figures.md
+
+
+def test_dtype_and_memory_format_follow_the_input(resnet18):
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        assert resnet18.double()(x.double()).dtype == torch.float64
+        resnet18.float()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            assert resnet18(x).dtype == torch.bfloat16
+        net = resnet18.to(memory_format=torch.channels_last)
+        assert net(x.to(memory_format=torch.channels_last)).shape == (1, 1000)
+
+
+def test_torch_export_and_script(resnet18):
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        expected = resnet18(x)
+        exported = torch.export.export(resnet18, (x,)).module()
+        torch.testing.assert_close(exported(x), expected)
+        torch.testing.assert_close(torch.jit.script(resnet18)(x), expected)
+
+
+def test_torch_compile(resnet18):
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        compiled = torch.compile(resnet18, backend="aot_eager")
+        torch.testing.assert_close(compiled(x), resnet18(x))
+
+
+def test_onnx_export(resnet18, tmp_path):
+    pytest.importorskip("onnx")
+    import onnx
+
+    target = tmp_path / "resnet18.onnx"
+    torch.onnx.export(resnet18, (torch.randn(1, 3, 32, 32),), str(target), dynamo=False)
+    onnx.checker.check_model(onnx.load(str(target)))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_runs_on_cuda():
+    net = archc.build_module(ROOT / "specs/resnet50.arch").cuda().eval()
+    x = torch.randn(8, 3, 224, 224, device="cuda")
+    with torch.no_grad():
+        out = net(x)
+    assert out.device.type == "cuda" and out.shape == (8, 1000)
+    net = archc.build_module(ROOT / "specs/googlenet_aux.arch").cuda().train()
+    main, aux1, aux2 = net(torch.randn(2, 3, 224, 224, device="cuda"))
+    assert {t.device.type for t in (main, aux1, aux2)} == {"cuda"}
