@@ -76,6 +76,7 @@ class LintConfig:
     max_params: float | None = None
     max_macs: float | None = None
     max_activation_mb: float | None = None  # MiB (2**20 bytes), as `archc params` shows them
+    max_layers: int | None = None  # the compiler's expansion cap (E301); None: its default
     fc_param_share: float = 0.5
 
     def enabled(self, code: str, default_enabled: bool) -> bool:
@@ -100,7 +101,7 @@ def _specificity(selector: str, code: str) -> int:
 
 _LIST_KEYS = {"select", "extend-select", "ignore"}
 _QUANTITY_KEYS = {"max-params", "max-macs", "max-activation-mb"}
-_KEYS = _LIST_KEYS | _QUANTITY_KEYS | {"fc-param-share"}
+_KEYS = _LIST_KEYS | _QUANTITY_KEYS | {"fc-param-share", "max-layers"}
 
 
 def apply_options(config: LintConfig, options: Mapping[str, Any], known_codes: Iterable[str],
@@ -123,6 +124,8 @@ def apply_options(config: LintConfig, options: Mapping[str, Any], known_codes: I
                 changes[attr] = (*changes.get(attr, getattr(config, attr)), *selectors)
         elif key in _QUANTITY_KEYS:
             changes[key.replace("-", "_")] = parse_quantity(value, f"{where}: {key}")
+        elif key == "max-layers":
+            changes["max_layers"] = max(1, int(parse_quantity(value, f"{where}: {key}")))
         elif key == "fc-param-share":
             changes["fc_param_share"] = parse_share(value, f"{where}: {key}")
     return replace(config, **changes)

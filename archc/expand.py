@@ -391,6 +391,7 @@ class Expander:
         if kind is None or kind.internal:
             kind = None
             known = [k for k, v in REGISTRY.items() if not v.internal] + list(self.blocks)
+            known += list(KEYWORDS)
             close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
             hint = ("did you mean " + " or ".join(f"`{c}`" for c in close) + "?") if close else (
                 "layer kinds: " + ", ".join(sorted(known)))
@@ -521,6 +522,8 @@ class Expander:
 
 
 _ERROR = object()
+KEYWORDS = ("residual", "shortcut", "concat", "branch", "side", "input", "defaults", "block",
+            "network")
 
 
 class EvalError(Exception):

@@ -520,7 +520,7 @@ def lint_text(text: str, file: str = "<string>",
 def _collect(text: str, file: str, config: LintConfig,
              active: dict[str, Rule]) -> Iterator[Diagnostic]:
     from archc.analyze import analyze
-    from archc.expand import expand, find_network
+    from archc.expand import Limits, expand, find_network
     from archc.graph import build_graph
     from archc.parse import parse_text
 
@@ -539,11 +539,12 @@ def _collect(text: str, file: str, config: LintConfig,
     for rule in checks:
         if rule.scope == "file":
             yield from rule.check(file_ctx)
+    limits = Limits() if config.max_layers is None else Limits(max_layers=config.max_layers)
     for network in spec.networks:  # every network: a file may define several
         try:
-            expanded = expand(spec, network.name)
+            expanded = expand(spec, network.name, limits)
             built = build_graph(expanded)
-            analysis = analyze(expanded, built)
+            analysis = analyze(expanded, built, limits)
         except ArchcError as exc:
             yield from exc.diagnostics
             continue

@@ -39,6 +39,8 @@ def _codes(value: str | None) -> list[str] | None:
 @click.option("--max-macs", metavar="N", help="MAC budget, e.g. 5G (E502).")
 @click.option("--max-activation-mb", metavar="N",
               help="Activation memory budget per sample, in MiB of float32 (E503).")
+@click.option("--max-layers", metavar="N",
+              help="Cap on the expanded layer count (E301); the compiler's default is 1M.")
 @click.option("--select", metavar="CODES", help="Only these rules: codes or prefixes, "
                                                 "comma-separated (ALL for every rule).")
 @click.option("--extend-select", metavar="CODES", help="Rules to add to the selection.")
@@ -50,7 +52,8 @@ def _codes(value: str | None) -> list[str] | None:
               help="Worker processes for many files (0: one per CPU).")
 @click.option("--list-rules", is_flag=True, help="Print the rules and exit.")
 def lint(paths: tuple[str, ...], fmt: str, strict: bool, max_params: str | None,
-         max_macs: str | None, max_activation_mb: str | None, select: str | None,
+         max_macs: str | None, max_activation_mb: str | None, max_layers: str | None,
+         select: str | None,
          extend_select: str | None, ignore: str | None, config_file: str | None,
          isolated: bool, jobs: int, list_rules: bool) -> None:
     """Lint every *.arch file under PATHS (files or folders; `-` reads stdin).
@@ -63,7 +66,8 @@ def lint(paths: tuple[str, ...], fmt: str, strict: bool, max_params: str | None,
         _print_rules()
         return
     options = {"max-params": max_params, "max-macs": max_macs,
-               "max-activation-mb": max_activation_mb, "select": _codes(select),
+               "max-activation-mb": max_activation_mb, "max-layers": max_layers,
+               "select": _codes(select),
                "extend-select": _codes(extend_select), "ignore": _codes(ignore)}
     options = {key: value for key, value in options.items() if value is not None}
     files = _files(paths)
