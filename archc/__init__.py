@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from archc.api import Model, load, loads
-from archc.errors import ArchcError
-
 __all__ = ["ArchcError", "Model", "__version__", "build_module", "load", "loads"]
+
+if TYPE_CHECKING:
+    from archc.api import Model, load, loads
+    from archc.errors import ArchcError
+
+
+def __getattr__(name: str) -> Any:
+    # The pipeline (lark, pydantic, networkx) loads on first use, so `archc --version` and
+    # `import archc` stay cheap.
+    if name in ("Model", "load", "loads"):
+        from archc import api
+
+        return getattr(api, name)
+    if name == "ArchcError":
+        from archc.errors import ArchcError
+
+        return ArchcError
+    raise AttributeError(f"module 'archc' has no attribute {name!r}")
 
 
 def build_module(spec_or_path, **options):

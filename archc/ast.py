@@ -52,7 +52,8 @@ class TupleLit(Node):
     items: list[Expr]
 
 
-Expr = Annotated[Union[IntLit, FloatLit, NameRef, BinOp, Neg, TupleLit], Field(discriminator="type")]
+Expr = Annotated[Union[IntLit, FloatLit, NameRef, BinOp, Neg, TupleLit],
+                 Field(discriminator="type")]
 
 
 # ---- items (what a chain is made of) -------------------------------------------

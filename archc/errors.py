@@ -96,7 +96,7 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.RECURSION: "a block calls itself, directly or through other blocks",
     Code.TOO_DEEP: "nesting deeper than the limit",
     Code.VALUE_TOO_LARGE: "a size or count beyond the configured cap",
-    Code.CODEGEN: "the PyTorch backend cannot express this construct (e.g. a side output in a block)",
+    Code.CODEGEN: "the PyTorch backend cannot express this construct (a side output in a block)",
     Code.VERIFY: "the emitted module disagrees with the analyzer (a bug: please report it)",
     Code.FLOOR_DROPS: "warning: the stride does not divide the input; border rows are dropped",
     Code.PARAMS_BUDGET: "the network has more parameters than the configured budget",

@@ -198,7 +198,8 @@ class Expander:
         if len(inputs) != 1:
             span = inputs[1].span if inputs else net.span
             self.error(Code.INPUT, f"network `{net.name}` needs exactly one `input` "
-                       f"(found {len(inputs)})", span, "start the network with e.g. `input 3x224x224`")
+                       f"(found {len(inputs)})", span,
+                       "start the network with e.g. `input 3x224x224`")
             dims, input_span = (1,), net.span
         else:
             dims, input_span = self._input_dims(inputs[0], input_override), inputs[0].span
@@ -337,8 +338,8 @@ class Expander:
             shortcut = self._seq(item.shortcut, ctx, ctx.scope.child("shortcut", "shortcut"),
                                  item.span, indexed=True)
         add_kind = REGISTRY["residual_add"]
-        add = LayerNode(ctx.scope.child("add", None, slot=False), add_kind, add_kind.Args(), item.span,
-                        ctx.trace)
+        add = LayerNode(ctx.scope.child("add", None, slot=False), add_kind, add_kind.Args(),
+                        item.span, ctx.trace)
         return ResidualNode(ctx.scope.prefix, body, shortcut, add, item.span)
 
     def _concat(self, item: A.ConcatBlock, ctx: Ctx) -> ConcatNode:

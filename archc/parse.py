@@ -28,8 +28,9 @@ _BRACKETS = re.compile(r"#[^\n]*|[{}()]")
 _TERMINAL_NAMES = {
     "LBRACE": "'{'", "RBRACE": "'}'", "LPAR": "'('", "RPAR": "')'", "COMMA": "','",
     "COLON": "':'", "EQUAL": "'='", "STAR": "'*'", "PLUS": "'+'", "MINUS": "'-'",
-    "SLASH": "'/'", "__ANON_0": "'->'", "__ANON_1": "'//'", "NAME": "a name", "INT": "an integer",
-    "FLOAT": "a number", "DIMS": "dimensions like 3x224x224", "CONCAT": "'concat'", "$END": "end of file",
+    "SLASH": "'/'", "__ANON_0": "'->'", "__ANON_1": "'//'", "NAME": "a name",
+    "INT": "an integer", "FLOAT": "a number", "DIMS": "dimensions like 3x224x224",
+    "CONCAT": "'concat'", "$END": "end of file",
 }
 
 

@@ -15,6 +15,7 @@ from tests.conftest import ROOT, spec_paths
 
 torch = pytest.importorskip("torch")
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
 from archc.codegen.build import import_source, verify  # noqa: E402  (needs torch)
 
 SPECS = spec_paths()

@@ -16,7 +16,8 @@ from tests.conftest import ROOT
 CASES = ["lenet5", "inception", "bottleneck", "unet_small"]
 
 
-def render_table(analysis, view=report.View()) -> str:
+def render_table(analysis, view: report.View | None = None) -> str:
+    view = view or report.View()
     console = Console(file=io.StringIO(), width=120, color_system=None)
     console.print(report.to_table(analysis, view, ascii_only=True))
     return console.file.getvalue()

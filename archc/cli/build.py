@@ -7,8 +7,15 @@ import sys
 
 import click
 
-from archc.cli import (EXIT_SPEC_ERROR, _require_file, input_option, load_or_exit, network_option,
-                       print_diagnostics, spec_argument)
+from archc.cli import (
+    EXIT_SPEC_ERROR,
+    _require_file,
+    input_option,
+    load_or_exit,
+    network_option,
+    print_diagnostics,
+    spec_argument,
+)
 from archc.errors import ArchcError
 
 

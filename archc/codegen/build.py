@@ -47,7 +47,8 @@ def verify(model: Model, generated: Generated, module: ModuleType | None = None)
     if problems:
         raise ArchcError([Diagnostic(Code.VERIFY, text, span,
                                      "the generated module and the analyzer disagree; "
-                                     "please report this with the spec") for text, span in problems])
+                                     "please report this with the spec")
+                          for text, span in problems])
 
 
 def _compare_params(model: Model, net) -> list:

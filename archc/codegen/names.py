@@ -10,18 +10,20 @@ import keyword
 
 # Attributes of nn.Module / nn.Sequential / nn.ModuleDict that a submodule must not shadow
 # (tests/test_codegen.py checks this list against the installed torch).
-MODULE_ATTRIBUTES = frozenset("""
-T_destination add_module append apply bfloat16 buffers call_super_init children clear compile
-cpu cuda double dump_patches eval extend extra_repr float forward get_buffer get_extra_state
-get_parameter get_submodule half insert ipu items keys load_state_dict modules mtia
-named_buffers named_children named_modules named_parameters parameters pop
-register_backward_hook register_buffer register_forward_hook register_forward_pre_hook
-register_full_backward_hook register_full_backward_pre_hook register_load_state_dict_post_hook
-register_load_state_dict_pre_hook register_module register_parameter
-register_state_dict_post_hook register_state_dict_pre_hook requires_grad_ set_extra_state
-set_submodule share_memory state_dict to to_empty train type update values xpu zero_grad
-training
-""".split())
+MODULE_ATTRIBUTES = frozenset([
+    "T_destination", "add_module", "append", "apply", "bfloat16", "buffers", "call_super_init",
+    "children", "clear", "compile", "cpu", "cuda", "double", "dump_patches", "eval", "extend",
+    "extra_repr", "float", "forward", "get_buffer", "get_extra_state", "get_parameter",
+    "get_submodule", "half", "insert", "ipu", "items", "keys", "load_state_dict", "modules",
+    "mtia", "named_buffers", "named_children", "named_modules", "named_parameters",
+    "parameters", "pop", "register_backward_hook", "register_buffer", "register_forward_hook",
+    "register_forward_pre_hook", "register_full_backward_hook",
+    "register_full_backward_pre_hook", "register_load_state_dict_post_hook",
+    "register_load_state_dict_pre_hook", "register_module", "register_parameter",
+    "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_",
+    "set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty",
+    "train", "type", "update", "values", "xpu", "zero_grad", "training",
+])
 
 # Names the generated file itself uses at module level or in every forward.
 GENERATED_GLOBALS = frozenset({"torch", "nn", "Tensor", "OrderedDict", "self", "x", "super",

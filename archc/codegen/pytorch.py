@@ -14,13 +14,24 @@ from typing import Any
 
 from archc import __version__
 from archc.api import Model
-from archc.errors import ArchcError, Code, Diagnostic
-from archc.expand import (BlockNode, ConcatNode, ExpandedNetwork, Expander, LayerNode, ResidualNode,
-                          SaveNode, SeqNode, SideNode, TreeNode, find_network)
-from archc.graph import build_graph
-from archc.layers.base import LayerError, TorchCall, fmt_shape
 from archc.codegen.names import GENERATED_GLOBALS, Namer, attribute, class_name, is_safe
 from archc.codegen.symbolic import NotSymbolic, Sym, substitute
+from archc.errors import ArchcError, Code, Diagnostic
+from archc.expand import (
+    BlockNode,
+    ConcatNode,
+    ExpandedNetwork,
+    Expander,
+    LayerNode,
+    ResidualNode,
+    SaveNode,
+    SeqNode,
+    SideNode,
+    TreeNode,
+    find_network,
+)
+from archc.graph import build_graph
+from archc.layers.base import LayerError, TorchCall, fmt_shape
 
 INDENT = "    "
 
@@ -260,8 +271,8 @@ class Generator:
         inits: list[str] = []
         for node in _walk_modules(scope.tree):
             self._place(scope, node, modules, inits)
-        signature = ", ".join(["self", *(["in_channels: int"] if params or scope.prefix == ""
-                                          and name != self.network_class else []),
+        takes_channels = bool(params) or (scope.prefix == "" and name != self.network_class)
+        signature = ", ".join(["self", *(["in_channels: int"] if takes_channels else []),
                                *params])
         lines = [f"class {name}(nn.Module):", f'{INDENT}"""{doc}"""', "",
                  f"{INDENT}def __init__({signature}) -> None:", f"{INDENT * 2}super().__init__()"]

@@ -18,7 +18,7 @@ class NotSymbolic(Exception):
 
 class Sym:
     sym = True  # duck-typing marker read by the expander's arithmetic checks
-    __slots__ = ("text", "prec", "names", "tree")
+    __slots__ = ("names", "prec", "text", "tree")
 
     def __init__(self, text: str, prec: int = 3, names: frozenset[str] | None = None,
                  tree: tuple | None = None) -> None:

@@ -69,7 +69,8 @@ def check_window(what: str, sizes: tuple, kernel, stride, padding, dilation,
             raise LayerError(Code.KERNEL_TOO_LARGE,
                              f"{what} kernel {d * (k - 1) + 1} is larger than the padded input "
                              f"({dim} = {n} + 2*{p} = {n + 2 * p})",
-                             "reduce the kernel, add padding, or remove a downsampling layer before")
+                             "reduce the kernel, add padding, or remove a downsampling layer "
+                             "before")
 
 
 def floor_warnings(sizes: tuple, kernel, stride, padding, dilation) -> list:
@@ -123,12 +124,12 @@ class Conv(LayerKind):
                 raise LayerError(Code.CHANNEL_MISMATCH,
                                  f"groups={args.groups} does not divide the {what} channels "
                                  f"({channels})", "groups must divide both channel counts")
-        if args.p == "same":
-            if any(x != 1 for x in s) or any((di * (ki - 1)) % 2 for ki, di in zip(k, d)):
-                raise LayerError(Code.SAME_IMPOSSIBLE,
-                                 f"p=same needs stride 1 and an odd kernel extent; got kernel "
-                                 f"{fmt_shape(k)}, stride {fmt_shape(s)}",
-                                 "give the padding explicitly, e.g. p=(k-1)/2 rounded as you mean")
+        odd = all((di * (ki - 1)) % 2 == 0 for ki, di in zip(k, d))
+        if args.p == "same" and (any(x != 1 for x in s) or not odd):
+            raise LayerError(Code.SAME_IMPOSSIBLE,
+                             f"p=same needs stride 1 and an odd kernel extent; got kernel "
+                             f"{fmt_shape(k)}, stride {fmt_shape(s)}",
+                             "give the padding explicitly, e.g. p=(k-1)/2 rounded as you mean")
         check_window(self.name, tuple(inputs[0][1:]), k, s, p, d)
 
     def warnings(self, args: ConvArgs, inputs: list[Shape]) -> list:
