@@ -229,3 +229,49 @@ def test_runs_on_cuda():
     net = archc.build_module(ROOT / "specs/googlenet_aux.arch").cuda().train()
     main, aux1, aux2 = net(torch.randn(2, 3, 224, 224, device="cuda"))
     assert {t.device.type for t in (main, aux1, aux2)} == {"cuda"}
+
+
+# ---- the paths less travelled ------------------------------------------------------------
+
+def test_init_follows_the_spec():
+    model = archc.loads("network I { input 3x8x8 conv(16, k=3, init=kaiming) relu "
+                        "flatten linear(4, init=zeros) }")
+    generated = generate(model)
+    assert 'nn.init.kaiming_normal_(self.conv1.weight, mode="fan_out", nonlinearity="relu")' \
+        in generated.source
+    module = import_source(generated.source)
+    torch.manual_seed(0)
+    net = getattr(module, generated.class_name)()
+    assert torch.count_nonzero(net.linear1.weight) == 0 and torch.count_nonzero(net.conv1.bias) == 0
+    # kaiming normal, fan_out = 16 * 3 * 3: std = sqrt(2 / 144)
+    assert abs(net.conv1.weight.std().item() - (2 / 144) ** 0.5) < 0.03
+
+
+def test_block_whose_layers_depend_on_spatial_size_gets_specialised_classes():
+    spec = """
+    block head(n) { flatten fc: linear(n) }
+    network Two { input 3x8x8  -> x  side a { head(5) }  maxpool(2)  head(5) }
+    """
+    model = archc.loads(spec)
+    generated = generate(model)
+    assert generated.source.count("(nn.Module):") == 3  # two specialised heads + the network
+    assert "nn.Linear(192, 5)" in generated.source and "nn.Linear(48, 5)" in generated.source
+    verify(model, generated)
+
+
+def test_symbolic_block_takes_in_channels_and_parameters():
+    spec = "block b(c) { conv(c * 2, k=3, p=1) bn relu }\n" \
+           "network N { input 3x8x8 b(4) b(8) }"
+    source = generate(archc.loads(spec)).source
+    assert "def __init__(self, in_channels: int, c: int) -> None:" in source
+    assert "nn.Conv2d(in_channels, c * 2, 3, padding=1)" in source
+    assert "B(3, c=4)" in source and "B(8, c=8)" in source
+
+
+def test_side_output_inside_a_block_is_a_located_error():
+    spec = "block b() { conv(4, k=1) side s { flatten linear(2) } }\n" \
+           "network N { input 3x8x8 b() }"
+    with pytest.raises(archc.ArchcError) as info:
+        generate(archc.loads(spec, "n.arch"))
+    (diag,) = info.value.diagnostics
+    assert diag.code.value == "E401" and (diag.span.line, diag.span.col) == (1, 26)
