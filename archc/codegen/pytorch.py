@@ -445,40 +445,30 @@ class _Mismatch(Exception):
 
 # ---- helpers ----------------------------------------------------------------------
 
-def _walk(nodes: list[TreeNode]):
+def _walk(nodes: list[TreeNode], into_blocks: bool = True):
+    """Every tree node in dataflow order, containers and merges included; with
+    `into_blocks=False` a block call's body is left out (it belongs to another class)."""
     for node in nodes:
         yield node
         if isinstance(node, SeqNode):
-            yield from _walk(node.children)
-        elif isinstance(node, BlockNode):
-            yield from _walk(node.body)
+            yield from _walk(node.children, into_blocks)
+        elif isinstance(node, BlockNode) and into_blocks:
+            yield from _walk(node.body, into_blocks)
         elif isinstance(node, ResidualNode):
-            yield from _walk(node.body)
+            yield from _walk(node.body, into_blocks)
             if node.shortcut:
-                yield from _walk([node.shortcut])
+                yield from _walk([node.shortcut], into_blocks)
             yield node.add
         elif isinstance(node, ConcatNode):
-            yield from _walk(node.branches)
+            yield from _walk(node.branches, into_blocks)
             yield node.cat
         elif isinstance(node, SideNode):
-            yield from _walk(node.body)
+            yield from _walk(node.body, into_blocks)
 
 
 def _walk_modules(nodes: list[TreeNode]):
     """Layers and block calls of one class, not descending into block calls."""
-    for node in nodes:
-        if isinstance(node, (LayerNode, BlockNode)):
-            yield node
-        elif isinstance(node, SeqNode):
-            yield from _walk_modules(node.children)
-        elif isinstance(node, ResidualNode):
-            yield from _walk_modules(node.body)
-            if node.shortcut:
-                yield from _walk_modules([node.shortcut])
-        elif isinstance(node, ConcatNode):
-            yield from _walk_modules(node.branches)
-        elif isinstance(node, SideNode):
-            yield from _walk_modules(node.body)
+    return (n for n in _walk(nodes, into_blocks=False) if isinstance(n, (LayerNode, BlockNode)))
 
 
 def _is_module(node: LayerNode) -> bool:
