@@ -663,8 +663,9 @@ def lint_files(tasks: list[tuple[str, LintConfig]], jobs: int = 0) -> list[FileR
 
 # ---- documentation ---------------------------------------------------------------------------
 
-def rules_markdown(examples: dict[str, str]) -> str:
-    """docs/lint-rules.md: one section per rule; `examples` maps codes to example specs."""
+def rules_markdown(examples: dict[str, tuple[str, str]]) -> str:
+    """docs/lint-rules.md: one section per rule; `examples` maps codes to an example spec and
+    the command-line options it needs."""
     out = [_DOC_INTRO, "| Code | Name | Default | Severity | Summary |", "|---|---|---|---|---|"]
     for code, rule in rules().items():
         on = "on" if rule.default_enabled else "off"
@@ -676,8 +677,9 @@ def rules_markdown(examples: dict[str, str]) -> str:
                 f"- Severity: {rule.severity}", f"- Summary: {rule.summary}", "",
                 f"**Why.** {rule.rationale}", "", f"**Fix.** {rule.fix}"]
         if code in examples:
-            out += ["", "**Example** (`tests/lint_cases/`):", "", "```", examples[code].rstrip(),
-                    "```"]
+            body, args = examples[code]
+            run = f" (run with `archc lint {args} FILE`)" if args else ""
+            out += ["", f"**Example**{run}:", "", "```", body.rstrip(), "```"]
     return "\n".join(out) + "\n"
 
 
@@ -717,8 +719,11 @@ def write_docs(root: Path | None = None) -> Path:
     for case in sorted((root / "tests" / "lint_cases").glob("*.arch")):
         code = case.name.split("_", 1)[0]
         text = case.read_bytes().decode("utf-8", errors="replace")
-        body = [line for line in text.splitlines() if not line.startswith(("# expect", "# args"))]
-        examples.setdefault(code, "\n".join(body).strip("\n"))
+        lines = text.splitlines()
+        body = [line for line in lines if not line.startswith(("# expect:", "# args:"))]
+        args = [line.removeprefix("# args:").strip() for line in lines
+                if line.startswith("# args:")]
+        examples.setdefault(code, ("\n".join(body).strip("\n"), " ".join(args)))
     target = root / "docs" / "lint-rules.md"
     target.parent.mkdir(exist_ok=True)
     target.write_text(rules_markdown(examples), encoding="utf-8")

@@ -34,5 +34,7 @@ def golden(request: pytest.FixtureRequest):
     return check
 
 
-def spec_paths() -> list[Path]:
-    return sorted([*ROOT.glob("specs/*.arch"), *ROOT.glob("examples/*.arch")])
+def spec_paths(with_test_data: bool = False) -> list[Path]:
+    """The zoo and the examples; with_test_data adds tests/data/*.arch (not linted)."""
+    data = sorted((ROOT / "tests/data").glob("*.arch")) if with_test_data else []
+    return sorted([*ROOT.glob("specs/*.arch"), *ROOT.glob("examples/*.arch")]) + data

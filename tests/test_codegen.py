@@ -9,21 +9,27 @@ from pathlib import Path
 import pytest
 
 import archc
+import archc.parse
 from archc.codegen.names import MODULE_ATTRIBUTES, attribute, class_name
 from archc.codegen.pytorch import generate
 from tests.conftest import ROOT, spec_paths
+
+
+def _networks(path: Path) -> list[str]:
+    return [net.name for net in archc.parse.parse_text(path.read_text(), str(path)).networks]
 
 torch = pytest.importorskip("torch")
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from archc.codegen.build import import_source, verify  # noqa: E402  (needs torch)
 
-SPECS = spec_paths()
-IDS = [f"{p.parent.name}/{p.stem}" for p in SPECS]
+SPECS = [(path, network) for path in spec_paths(with_test_data=True)
+         for network in _networks(path)]
+IDS = [f"{p.parent.name}/{p.stem}/{n}" for p, n in SPECS]
 
 
-def emitted(path: Path):
-    model = archc.load(path)
+def emitted(path: Path, network: str | None = None):
+    model = archc.load(path, network)
     generated = generate(model, str(path.relative_to(ROOT)))
     return model, generated, import_source(generated.source)
 
@@ -33,10 +39,10 @@ def meta_instance(module, generated):
         return getattr(module, generated.class_name)().eval()
 
 
-@pytest.mark.parametrize("path", SPECS, ids=IDS)
-def test_emitted_module_matches_analysis(path):
+@pytest.mark.parametrize(("path", "network"), SPECS, ids=IDS)
+def test_emitted_module_matches_analysis(path, network):
     """Parameters and every layer's shape (verify), and FlopCounterMode's MACs."""
-    model, generated, module = emitted(path)
+    model, generated, module = emitted(path, network)
     verify(model, generated, module)  # raises on any parameter or shape disagreement
     net = meta_instance(module, generated)
     assert sum(p.numel() for p in net.parameters()) == model.analysis.totals.params

@@ -6,7 +6,7 @@ Both the analyzer and the code generator read `REGISTRY`; nothing outside
 
 from __future__ import annotations
 
-from archc.layers import activation, conv, dense, merge, pool
+from archc.layers import activation, conv, dense, merge, norm, pool, reshape
 from archc.layers.base import Args, LayerError, LayerKind, Shape, TorchCall
 
 _KINDS: tuple[type[LayerKind], ...] = (
@@ -15,9 +15,11 @@ _KINDS: tuple[type[LayerKind], ...] = (
     pool.AdaptiveAvgPool, pool.AdaptiveMaxPool, pool.GlobalAvgPool, pool.GlobalMaxPool,
     pool.Upsample,
     dense.Linear, dense.Flatten, dense.Dropout, dense.Dropout2d, dense.BatchNorm,
-    activation.ReLU, activation.ReLU6, activation.LeakyReLU, activation.Sigmoid,
-    activation.Tanh, activation.SiLU, activation.Swish, activation.Hardswish, activation.GELU,
-    activation.Softmax,
+    norm.GroupNorm, norm.InstanceNorm, norm.LocalResponseNorm,
+    activation.ReLU, activation.ReLU6, activation.LeakyReLU, activation.PReLU, activation.ELU,
+    activation.Sigmoid, activation.Hardsigmoid, activation.Tanh, activation.SiLU,
+    activation.Swish, activation.Hardswish, activation.GELU, activation.Mish, activation.Softmax,
+    reshape.Identity, reshape.ZeroPad, reshape.PixelShuffle, reshape.ChannelShuffle,
     merge.Add, merge.Mul, merge.Concat, merge.ResidualAdd,
 )
 

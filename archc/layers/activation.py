@@ -28,6 +28,42 @@ SiLU = _simple("silu", "nn.SiLU", "x * sigmoid(x), also called swish")
 Swish = _simple("swish", "nn.SiLU", "alias of silu")
 Hardswish = _simple("hardswish", "nn.Hardswish", "x * relu6(x + 3) / 6 (MobileNetV3)")
 GELU = _simple("gelu", "nn.GELU", "Gaussian error linear unit")
+Hardsigmoid = _simple("hardsigmoid", "nn.Hardsigmoid", "relu6(x + 3) / 6 (MobileNetV3 gates)")
+Mish = _simple("mish", "nn.Mish", "x * tanh(softplus(x))")
+
+
+class EluArgs(Args):
+    alpha: float = 1.0
+
+
+class ELU(Activation):
+    name = "elu"
+    Args = EluArgs
+    positional = ("alpha",)
+    doc = "exponential linear unit: elu(alpha=1.0)"
+
+    def torch(self, args: EluArgs, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("nn.ELU", (), {"alpha": args.alpha}, defaults={"alpha": 1.0})
+
+
+class PreluArgs(Args):
+    shared: bool = True  # one slope for all channels, as nn.PReLU() does by default
+
+
+class PReLU(Activation):
+    """The one activation with parameters: a learned slope (one, or one per channel)."""
+
+    name = "prelu"
+    Args = PreluArgs
+    elementwise = False  # it has parameters
+    doc = "leaky ReLU with a learned slope: prelu(shared=true); shared=false: one per channel"
+
+    def params(self, args: PreluArgs, inputs: list[Shape]) -> int:
+        return 1 if args.shared else inputs[0][0]
+
+    def torch(self, args: PreluArgs, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("nn.PReLU", (), {"num_parameters": 1 if args.shared else inputs[0][0]},
+                         defaults={"num_parameters": 1})
 
 
 class LeakyArgs(Args):
