@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from archc._perf import paused_gc
 from archc.errors import ArchcError, Code, Diagnostic
 from archc.expand import ExpandedNetwork, LayerNode, Limits
-from archc.graph import Built
-from archc.layers import LayerError
+from archc.graph import Built, GraphNode
+from archc.layers import Args, LayerError, LayerKind
 from archc.layers.base import Shape, fmt_shape, prod
 
 BYTES_PER_VALUE = 4  # activation memory is reported for float32
@@ -73,33 +74,68 @@ class Analysis:
 
 
 def analyze(net: ExpandedNetwork, built: Built, limits: Limits | None = None) -> Analysis:
-    limits = limits or Limits()
-    graph = built.graph
+    """Shapes, parameters and MACs of every layer; raises ArchcError listing every error."""
+    with paused_gc():
+        return _analyze(net, built, limits or Limits())
+
+
+def _analyze(net: ExpandedNetwork, built: Built, limits: Limits) -> Analysis:
     shapes: dict[int, Shape | None] = {0: tuple(net.input)}
     stats: dict[int, LayerStats] = {}
     errors = [d for d in (*net.diagnostics, *built.diagnostics) if d.is_error]
     warnings: list[Diagnostic] = []
-    for node, data in graph.nodes(data=True):
-        if node == 0:
-            continue
-        layer: LayerNode = data["layer"]
-        inputs = [shapes[i] for i in data["inputs"]]
+    rules = _Rules(limits)
+    for node in range(1, len(built.nodes)):
+        data = built.nodes[node]
+        layer: LayerNode = data.layer
+        inputs = tuple(shapes[i] for i in data.inputs)
         shapes[node] = None
-        if layer.args is None or any(s is None for s in inputs):
+        if layer.args is None or None in inputs:
             continue
-        try:
-            shapes[node], stats[node] = _layer(layer, inputs, data["side"], limits)
-        except LayerError as exc:
-            errors.append(_diagnostic(layer, exc.code, exc.message, exc.hint))
+        result = rules.apply(layer.kind, layer.args, inputs)
+        if isinstance(result, LayerError):
+            errors.append(_diagnostic(layer, result.code, result.message, result.hint))
             continue
-        warnings += [_diagnostic(layer, *w) for w in layer.kind.warnings(layer.args, inputs)]
+        out, params, macs, found = result
+        shapes[node] = out
+        stats[node] = LayerStats(layer.name, layer.kind.name, out, params, macs, layer.span.line,
+                                 layer.span.col, data.side, inputs)
+        warnings += [_diagnostic(layer, *w) for w in found]
     if errors:
         raise ArchcError(errors)
     return _summarise(net, built, shapes, stats, warnings)
 
 
-def _layer(layer: LayerNode, inputs: list[Shape], side: str | None, limits: Limits):
-    kind, args = layer.kind, layer.args
+class _Rules:
+    """The registry's rules for one layer, memoised on (kind, arguments, input shapes): a deep
+    network repeats the same few layers on the same shapes thousands of times."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.memo: dict[tuple, tuple | LayerError] = {}
+
+    def apply(self, kind: LayerKind, args: Args, inputs: tuple[Shape, ...]):
+        """(output, params, MACs, warnings), or the LayerError the layer raises."""
+        try:
+            key = (kind.name, args, inputs)
+            return self.memo[key]
+        except TypeError:  # an unhashable argument value: just compute
+            return self._compute(kind, args, inputs)
+        except KeyError:
+            result = self.memo[key] = self._compute(kind, args, inputs)
+            return result
+
+    def _compute(self, kind: LayerKind, args: Args, inputs: tuple[Shape, ...]):
+        try:
+            out = _layer(kind, args, list(inputs), self.limits)
+        except LayerError as exc:
+            return exc
+        return out, kind.params(args, list(inputs)), kind.macs(args, list(inputs), out), tuple(
+            kind.warnings(args, list(inputs)))
+
+
+def _layer(kind: LayerKind, args: Args, inputs: list[Shape], limits: Limits) -> Shape:
+    """The checked output shape of one layer."""
     kind.check(args, inputs)
     out = tuple(kind.out_shape(args, inputs))
     if any(d < 1 for d in out):
@@ -108,11 +144,7 @@ def _layer(layer: LayerNode, inputs: list[Shape], side: str | None, limits: Limi
     if any(d > limits.max_dim for d in out):
         raise LayerError(Code.VALUE_TOO_LARGE, f"{kind.name} output {fmt_shape(out)} exceeds the "
                          f"per-dimension cap of {limits.max_dim:,}", "is a size off by orders?")
-    params = kind.params(args, inputs)
-    macs = kind.macs(args, inputs, out)
-    row = LayerStats(layer.name, kind.name, out, params, macs, layer.span.line, layer.span.col,
-                     side, tuple(inputs))
-    return out, row
+    return out
 
 
 def _diagnostic(layer: LayerNode, code: Code, message: str, hint: str | None) -> Diagnostic:
@@ -136,10 +168,10 @@ def _summarise(net, built: Built, shapes, stats, warnings) -> Analysis:
 
 def find_bottlenecks(built: Built, stats: dict[int, LayerStats]) -> list[Bottleneck]:
     """Every 1x1 convolution that narrows channels in front of a larger kernel."""
-    graph = built.graph
+    graph = built.nodes
     found = []
     for node, row in stats.items():
-        layer: LayerNode = graph.nodes[node]["layer"]
+        layer: LayerNode = graph[node].layer
         kernel = layer.kind.kernel(layer.args)
         wide = row.inputs[0][0]
         if kernel is None or any(k != 1 for k in kernel) or row.output[0] >= wide:
@@ -147,7 +179,7 @@ def find_bottlenecks(built: Built, stats: dict[int, LayerStats]) -> list[Bottlen
         target = _next_conv(graph, node, stats)
         if target is None:
             continue
-        big = graph.nodes[target]["layer"]
+        big = graph[target].layer
         big_row = stats[target]
         big_kernel = big.kind.kernel(big.args)
         if all(k == 1 for k in big_kernel):
@@ -159,14 +191,14 @@ def find_bottlenecks(built: Built, stats: dict[int, LayerStats]) -> list[Bottlen
     return found
 
 
-def _next_conv(graph, node: int, stats: dict) -> int | None:
+def _next_conv(graph: list[GraphNode], node: int, stats: dict) -> int | None:
     """Follow a single-consumer chain of cost-free, shape-preserving layers to a convolution."""
     while True:
-        successors = list(graph.successors(node))
+        successors = graph[node].consumers
         if len(successors) != 1 or successors[0] not in stats:
             return None
         node = successors[0]
-        layer: LayerNode = graph.nodes[node]["layer"]
+        layer: LayerNode = graph[node].layer
         row = stats[node]
         if layer.kind.kernel(layer.args) is not None:
             return node

@@ -1,40 +1,76 @@
-"""AST: frozen pydantic nodes, each carrying the `Span` it was parsed from.
+"""AST: frozen dataclass nodes, each carrying the `Span` it was parsed from.
 
-The Transformer beside them only builds nodes; validation happens in `expand`.
+The builder beside them only builds nodes (the parser calls it at each reduction); validation
+happens in `expand`. Plain slotted dataclasses, not pydantic models: the nodes are built once
+per token group, so their cost is the parser's cost, and importing them costs nothing.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar, Union
 
-from lark import Token, Transformer, v_args
-from pydantic import BaseModel, ConfigDict, Field
+from lark import Token
 
-from archc.errors import Span
+from archc.errors import ArchcError, Code, Diagnostic, Span
+
+_N = TypeVar("_N")
 
 
-class Node(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+def node(cls: type[_N]) -> type[_N]:
+    """A frozen, slotted, keyword-only dataclass (fields may then come in any order)."""
+    return dataclass(frozen=True, slots=True, kw_only=True)(cls)
+
+
+class _DumpMixin:
+    """pydantic-style helpers kept for callers of the former models."""
+
+    __slots__ = ()
+
+    def model_dump(self) -> dict[str, Any]:
+        return {f.name: _dump(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def model_copy(self: _N, update: dict[str, Any] | None = None) -> _N:
+        return dataclasses.replace(self, **(update or {}))
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, _DumpMixin):
+        return value.model_dump()
+    if isinstance(value, Span):
+        return dataclasses.asdict(value)
+    if isinstance(value, (list, tuple)):
+        return [_dump(v) for v in value]
+    return value
+
+
+@node
+class Node(_DumpMixin):
     span: Span
 
 
 # ---- expressions -------------------------------------------------------------
 
+@node
 class IntLit(Node):
     type: Literal["int"] = "int"
     value: int
 
 
+@node
 class FloatLit(Node):
     type: Literal["float"] = "float"
     value: float
 
 
+@node
 class NameRef(Node):
     type: Literal["name"] = "name"
     name: str
 
 
+@node
 class BinOp(Node):
     type: Literal["binop"] = "binop"
     op: Literal["+", "-", "*", "/", "//"]
@@ -42,36 +78,40 @@ class BinOp(Node):
     right: Expr
 
 
+@node
 class Neg(Node):
     type: Literal["neg"] = "neg"
     operand: Expr
 
 
+@node
 class TupleLit(Node):
     type: Literal["tuple"] = "tuple"
     items: list[Expr]
 
 
-Expr = Annotated[Union[IntLit, FloatLit, NameRef, BinOp, Neg, TupleLit],
-                 Field(discriminator="type")]
+Expr = Union[IntLit, FloatLit, NameRef, BinOp, Neg, TupleLit]
 
 
 # ---- items (what a chain is made of) -------------------------------------------
 
+@node
 class Arg(Node):
     name: str | None
     value: Expr
 
 
+@node
 class Call(Node):
     type: Literal["call"] = "call"
     name: str
     name_span: Span
-    args: list[Arg] = []
+    args: list[Arg] = field(default_factory=list)
     has_parens: bool = False
     label: str | None = None
 
 
+@node
 class Repeat(Node):
     type: Literal["repeat"] = "repeat"
     call: Call
@@ -79,6 +119,7 @@ class Repeat(Node):
     label: str | None = None
 
 
+@node
 class Residual(Node):
     type: Literal["residual"] = "residual"
     body: list[Item]
@@ -86,58 +127,65 @@ class Residual(Node):
     label: str | None = None
 
 
+@node
 class Branch(Node):
     items: list[Item]
 
 
+@node
 class ConcatBlock(Node):
     type: Literal["concat"] = "concat"
     branches: list[Branch]
     label: str | None = None
 
 
+@node
 class Group(Node):
     type: Literal["group"] = "group"
     items: list[Item]
     label: str | None = None
 
 
+@node
 class Side(Node):
     type: Literal["side"] = "side"
     name: str
     items: list[Item]
 
 
+@node
 class Save(Node):
     type: Literal["save"] = "save"
     name: str
 
 
-Item = Annotated[Union[Call, Repeat, Residual, ConcatBlock, Group, Side, Save],
-                 Field(discriminator="type")]
+Item = Union[Call, Repeat, Residual, ConcatBlock, Group, Side, Save]
 
 
 # ---- statements and files ----------------------------------------------------------
 
+@node
 class InputDecl(Node):
     type: Literal["input"] = "input"
     dims: list[int]
 
 
+@node
 class Defaults(Node):
     type: Literal["defaults"] = "defaults"
     calls: list[Call]
 
 
-Stmt = Annotated[Union[InputDecl, Defaults, Call, Repeat, Residual, ConcatBlock, Group, Side,
-                       Save], Field(discriminator="type")]
+Stmt = Union[InputDecl, Defaults, Call, Repeat, Residual, ConcatBlock, Group, Side, Save]
 
 
+@node
 class Param(Node):
     name: str
     default: Expr | None
 
 
+@node
 class BlockDef(Node):
     type: Literal["block"] = "block"
     name: str
@@ -145,159 +193,224 @@ class BlockDef(Node):
     body: list[Stmt]
 
 
+@node
 class Network(Node):
     type: Literal["network"] = "network"
     name: str
     body: list[Stmt]
 
 
-class SpecFile(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+@node
+class SpecFile(_DumpMixin):
     file: str
     defaults: list[Defaults]
     blocks: list[BlockDef]
     networks: list[Network]
 
 
-for _model in (BinOp, Neg, TupleLit, Residual, Branch, ConcatBlock, Group, Side, Repeat):
-    _model.model_rebuild()
+# ---- parser callbacks -> AST ----------------------------------------------------------------
+
+MAX_EXPR_DEPTH = 200  # operators nested in one expression (`1+1+...`, `- - - x`)
+MAX_LITERAL_DIGITS = 100  # far beyond any size cap; keeps int() away from huge digit strings
+
+Part = Union[Token, Node, "_Part"]
 
 
-# ---- lark tree -> AST ----------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """A piece of a rule that is not a node (an argument list, a shortcut), with its extent."""
 
-class ToAst(Transformer):
-    """One short method per grammar rule; spans come from lark's propagated positions."""
+    items: list
+    first: Token
+    last: Token
 
-    def __init__(self, file: str) -> None:
-        super().__init__()
+
+class AstBuilder:
+    """The callbacks lark's LALR parser calls at each reduction (its inline transformer): one
+    short method per grammar rule, each given the rule's children. The parser keeps every
+    token, so a node's span runs from its first token to its last, keywords and braces
+    included. No intermediate tree is built and nothing recurses, however deep the input.
+
+    `begin(file)` must be called before each parse (`archc.parse.parse_text` does, under a lock).
+    """
+
+    def __init__(self) -> None:
+        self.file = "<string>"
+        self._depth: dict[int, int] = {}  # id(expression node) -> operator nesting depth
+
+    def begin(self, file: str) -> None:
         self.file = file
+        self._depth.clear()
 
-    def _span(self, meta) -> Span:
-        return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
+    # positions
+    def _span(self, children: list) -> Span:
+        parts = [c for c in children if c is not None]
+        (line, col), (end_line, end_col) = _start(parts[0]), _end(parts[-1])
+        return Span(self.file, line, col, end_line, end_col)
 
     def _tok_span(self, tok: Token) -> Span:
         return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column)
 
+    def _error(self, code: Code, message: str, span: Span, hint: str) -> ArchcError:
+        return ArchcError([Diagnostic(code, message, span, hint)])
+
     # files
-    def start(self, children) -> SpecFile:
-        by_type = {"defaults": [], "block": [], "network": []}
+    def start(self, children: list) -> SpecFile:
+        by_type: dict[str, list] = {"defaults": [], "block": [], "network": []}
         for child in children:
             by_type[child.type].append(child)
         return SpecFile(file=self.file, defaults=by_type["defaults"], blocks=by_type["block"],
                         networks=by_type["network"])
 
-    @v_args(meta=True)
-    def network(self, meta, children) -> Network:
-        name, *body = children
-        return Network(span=self._span(meta), name=str(name), body=body)
+    def network(self, children: list) -> Network:
+        return Network(span=self._span(children), name=str(children[1]), body=_nodes(children))
 
-    @v_args(meta=True)
-    def block_def(self, meta, children) -> BlockDef:
-        name, *rest = children
-        params = [c for c in rest if isinstance(c, Param)]
-        body = [c for c in rest if c is not None and not isinstance(c, Param)]
-        return BlockDef(span=self._span(meta), name=str(name), params=params, body=body)
+    def block_def(self, children: list) -> BlockDef:
+        params = [c for c in children if isinstance(c, Param)]
+        body = [c for c in _nodes(children) if not isinstance(c, Param)]
+        return BlockDef(span=self._span(children), name=str(children[1]), params=params,
+                        body=body)
 
-    @v_args(meta=True)
-    def param(self, meta, children) -> Param:
-        name, default = children
-        return Param(span=self._span(meta), name=str(name), default=default)
+    def param(self, children: list) -> Param:
+        default = children[-1] if isinstance(children[-1], Node) else None
+        return Param(span=self._span(children), name=str(children[0]), default=default)
 
-    @v_args(meta=True)
-    def defaults(self, meta, children) -> Defaults:
-        return Defaults(span=self._span(meta), calls=children)
+    def defaults(self, children: list) -> Defaults:
+        return Defaults(span=self._span(children), calls=_nodes(children))
 
     # statements
-    @v_args(meta=True)
-    def input_decl(self, meta, children) -> InputDecl:
-        (dims,) = children
-        values = [int(part) for part in str(dims).replace(" ", "").replace("\t", "").split("x")]
-        return InputDecl(span=self._span(meta), dims=values)
+    def input_decl(self, children: list) -> InputDecl:
+        dims = children[1]
+        values = "".join(str(dims).split()).split("x")  # `3 x 224 x 224` may hold whitespace
+        span = self._span(children)
+        if any(len(v) > MAX_LITERAL_DIGITS for v in values):
+            raise self._error(Code.VALUE_TOO_LARGE, "input dimension with more than "
+                              f"{MAX_LITERAL_DIGITS} digits", span, "is a size off by orders?")
+        return InputDecl(span=span, dims=[int(v) for v in values])
 
-    @v_args(meta=True)
-    def labeled(self, meta, children):
-        label, item = children
-        return item.model_copy(update={"label": str(label), "span": self._span(meta)})
+    def labeled(self, children: list) -> Node:
+        label, _, item = children
+        span = self._span(children)
+        if not hasattr(item, "label"):
+            what = "`-> name`" if isinstance(item, Save) else "a side output"
+            raise self._error(Code.SYNTAX, f"{what} cannot take a label", span,
+                              f"remove `{label}:`; a side output is named by `side NAME`")
+        return item.model_copy(update={"label": str(label), "span": span})
 
-    @v_args(meta=True)
-    def call(self, meta, children) -> Call:
+    def call(self, children: list) -> Call:
         name, arglist = children
-        return Call(span=self._span(meta), name=str(name), name_span=self._tok_span(name),
-                    args=arglist or [], has_parens=arglist is not None)
+        return Call(span=self._span(children), name=str(name), name_span=self._tok_span(name),
+                    args=arglist.items if arglist is not None else [],
+                    has_parens=arglist is not None)
 
-    def arglist(self, children) -> list[Arg]:
-        return [c for c in children if c is not None]
+    def arglist(self, children: list) -> _Part:
+        return _Part(_nodes(children), children[0], children[-1])
 
-    @v_args(meta=True)
-    def arg(self, meta, children) -> Arg:
-        name, value = children
-        return Arg(span=self._span(meta), name=None if name is None else str(name), value=value)
+    def arg(self, children: list) -> Arg:
+        name = children[0] if isinstance(children[0], Token) else None
+        return Arg(span=self._span(children), name=None if name is None else str(name),
+                   value=children[-1])
 
-    @v_args(meta=True)
-    def repeat(self, meta, children) -> Repeat:
-        call, count = children
-        return Repeat(span=self._span(meta), call=call, count=count)
+    def repeat(self, children: list) -> Repeat:
+        return Repeat(span=self._span(children), call=children[0], count=children[2])
 
-    @v_args(meta=True)
-    def residual(self, meta, children) -> Residual:
-        *body, shortcut = children
-        return Residual(span=self._span(meta), body=body, shortcut=shortcut)
+    def residual(self, children: list) -> Residual:
+        shortcut = children[-1] if isinstance(children[-1], _Part) else None
+        body = _nodes(children)
+        return Residual(span=self._span(children), body=body,
+                        shortcut=shortcut.items if shortcut is not None else None)
 
-    def shortcut(self, children) -> list:
-        return list(children)
+    def shortcut(self, children: list) -> _Part:
+        return _Part(_nodes(children), children[0], children[-1])
 
-    @v_args(meta=True)
-    def concat_block(self, meta, children) -> ConcatBlock:
-        return ConcatBlock(span=self._span(meta), branches=children[1:])
+    def concat_block(self, children: list) -> ConcatBlock:
+        return ConcatBlock(span=self._span(children), branches=_nodes(children))
 
-    @v_args(meta=True)
-    def branch(self, meta, children) -> Branch:
-        return Branch(span=self._span(meta), items=children)
+    def branch(self, children: list) -> Branch:
+        return Branch(span=self._span(children), items=_nodes(children))
 
-    @v_args(meta=True)
-    def group(self, meta, children) -> Group:
-        return Group(span=self._span(meta), items=children)
+    def group(self, children: list) -> Group:
+        return Group(span=self._span(children), items=_nodes(children))
 
-    @v_args(meta=True)
-    def side(self, meta, children) -> Side:
-        name, *items = children
-        return Side(span=self._span(meta), name=str(name), items=items)
+    def side(self, children: list) -> Side:
+        return Side(span=self._span(children), name=str(children[1]), items=_nodes(children))
 
-    @v_args(meta=True)
-    def save(self, meta, children) -> Save:
-        return Save(span=self._span(meta), name=str(children[0]))
+    def save(self, children: list) -> Save:
+        return Save(span=self._span(children), name=str(children[1]))
 
     # expressions
-    @v_args(meta=True)
-    def int_lit(self, meta, children) -> IntLit:
-        return IntLit(span=self._span(meta), value=int(children[0]))
+    def int_lit(self, children: list) -> IntLit:
+        (tok,) = children
+        if len(tok) > MAX_LITERAL_DIGITS:
+            raise self._error(Code.VALUE_TOO_LARGE, f"integer literal with {len(tok):,} digits",
+                              self._tok_span(tok), "is a size off by orders?")
+        return IntLit(span=self._tok_span(tok), value=int(tok))
 
-    @v_args(meta=True)
-    def float_lit(self, meta, children) -> FloatLit:
-        return FloatLit(span=self._span(meta), value=float(children[0]))
+    def float_lit(self, children: list) -> FloatLit:
+        (tok,) = children
+        return FloatLit(span=self._tok_span(tok), value=float(tok))
 
-    @v_args(meta=True)
-    def name_ref(self, meta, children) -> NameRef:
-        return NameRef(span=self._span(meta), name=str(children[0]))
+    def name_ref(self, children: list) -> NameRef:
+        (tok,) = children
+        return NameRef(span=self._tok_span(tok), name=str(tok))
 
-    @v_args(meta=True)
-    def neg(self, meta, children) -> Neg:
-        return Neg(span=self._span(meta), operand=children[0])
+    def atom(self, children: list) -> Node:
+        return children[1]  # "(" expr ")": the span stays the inner expression's
 
-    @v_args(meta=True)
-    def tuple_lit(self, meta, children) -> TupleLit:
-        return TupleLit(span=self._span(meta), items=children)
+    def neg(self, children: list) -> Neg:
+        return self._nested(Neg(span=self._span(children), operand=children[1]), children[1])
 
-    def _binop(op: str):  # noqa: N805 - a method factory evaluated in the class body
-        @v_args(meta=True)
-        def build(self, meta, children) -> BinOp:
-            left, right = children
-            return BinOp(span=self._span(meta), op=op, left=left, right=right)
-        return build
+    def tuple_lit(self, children: list) -> TupleLit:
+        items = _nodes(children)
+        return self._nested(TupleLit(span=self._span(children), items=items), *items)
 
-    add = _binop("+")
-    sub = _binop("-")
-    mul = _binop("*")
-    div = _binop("/")
-    floordiv = _binop("//")
-    del _binop
+    def _binop(self, op: str, children: list) -> BinOp:
+        left, _, right = children
+        return self._nested(BinOp(span=self._span(children), op=op, left=left, right=right),
+                            left, right)
+
+    def add(self, children: list) -> BinOp:
+        return self._binop("+", children)
+
+    def sub(self, children: list) -> BinOp:
+        return self._binop("-", children)
+
+    def mul(self, children: list) -> BinOp:
+        return self._binop("*", children)
+
+    def div(self, children: list) -> BinOp:
+        return self._binop("/", children)
+
+    def floordiv(self, children: list) -> BinOp:
+        return self._binop("//", children)
+
+    def _nested(self, expr: _N, *operands: Node) -> _N:
+        """Record how deep `expr` nests; refuse absurd depths (evaluation recurses on them)."""
+        depth = 1 + max((self._depth.get(id(o), 1) for o in operands), default=1)
+        if depth > MAX_EXPR_DEPTH:
+            raise self._error(Code.TOO_DEEP, f"expression nested deeper than {MAX_EXPR_DEPTH} "
+                              "operators", expr.span,
+                              "split the arithmetic with block parameters")
+        self._depth[id(expr)] = depth
+        return expr
+
+
+def _nodes(children: list) -> list:
+    """The AST nodes among a rule's children (tokens and absent optional parts dropped)."""
+    return [c for c in children if isinstance(c, Node)]
+
+
+def _start(part: Part) -> tuple[int, int]:
+    if isinstance(part, Token):
+        return part.line, part.column
+    if isinstance(part, _Part):
+        return part.first.line, part.first.column
+    return part.span.line, part.span.col
+
+
+def _end(part: Part) -> tuple[int, int]:
+    if isinstance(part, Token):
+        return part.end_line, part.end_column
+    if isinstance(part, _Part):
+        return part.last.end_line, part.last.end_column
+    return part.span.end_line, part.span.end_col

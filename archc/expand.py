@@ -11,11 +11,11 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from pydantic import ValidationError
-
 from archc import ast as A
+from archc._perf import paused_gc
 from archc.errors import ArchcError, Code, Diagnostic, Span
 from archc.layers import REGISTRY, Args, LayerKind
+from archc.layers.base import ValidationError
 
 Value = Any  # int | float | bool | str | tuple, or a codegen `Sym`
 Trace = tuple[tuple[str, Span], ...]
@@ -162,6 +162,7 @@ class Expander:
         self.blocks: dict[str, A.BlockDef] = {}
         self.diagnostics: list[Diagnostic] = []
         self._seen: set[tuple] = set()
+        self._valid_args: dict[tuple, Args] = {}  # (kind, _frozen(values)) -> validated
         self.layer_count = 0
         for block in spec.blocks:
             if block.name in self.blocks or block.name in REGISTRY:
@@ -452,8 +453,11 @@ class Expander:
                       ctx: Ctx) -> Args | None:
         if self.symbolic:
             return kind.Args.model_construct(**values)
+        key = (kind.name, _frozen(values))
+        if key in self._valid_args:  # a repeated layer: validated once, and shared
+            return self._valid_args[key]
         try:
-            return kind.Args.model_validate(values, strict=True)
+            args = kind.Args.model_validate(values, strict=True)
         except ValidationError as exc:
             for err in exc.errors():
                 key = str(err["loc"][0]) if err["loc"] else ""
@@ -462,18 +466,16 @@ class Expander:
                 if err["type"] == "missing":
                     self.error(Code.MISSING_ARGUMENT, f"`{kind.name}` needs `{key}`", call.span,
                                f"e.g. {kind.doc}" if kind.doc else None, ctx.trace)
+                elif key in bound and _undefined_name(bound[key][1].value, ctx.env):
+                    self.error(Code.UNDEFINED_NAME, f"`{got}` is not defined here, nor a value "
+                               f"`{kind.name}` takes for `{key}` ({_pydantic_message(err)})",
+                               span, _parameter_hint(got, ctx.env), ctx.trace)
                 else:
                     self.error(Code.BAD_ARGUMENT, f"`{kind.name}` argument `{key}`="
-                               f"{_show(got)}: {_pydantic_message(err)}", span,
-                               self._value_hint(got, ctx), ctx.trace)
+                               f"{_show(got)}: {_pydantic_message(err)}", span, None, ctx.trace)
             return None
-
-    def _value_hint(self, value: Value, ctx: Ctx) -> str | None:
-        if isinstance(value, str) and ctx.env:
-            close = difflib.get_close_matches(value, list(ctx.env), n=1, cutoff=0.5)
-            if close:
-                return f"`{value}` is not a block parameter; did you mean `{close[0]}`?"
-        return None
+        self._valid_args[key] = args
+        return args
 
     # ---- blocks ------------------------------------------------------------------------
 
@@ -518,19 +520,32 @@ class Expander:
         try:
             return evaluate(expr, env)
         except EvalError as exc:
-            self.error(Code.BAD_ARGUMENT, exc.message, exc.span, exc.hint, trace)
+            hint = exc.hint
+            if exc.code is Code.UNDEFINED_NAME:
+                hint = _parameter_hint(exc.message.split("`")[1], env)
+            self.error(exc.code, exc.message, exc.span, hint, trace)
             return _ERROR
 
 
 _ERROR = object()
+
+
+def _frozen(value: Value) -> Any:
+    """A hashable key that tells apart values Python calls equal (1, 1.0 and True)."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, tuple):
+        return (tuple, tuple(_frozen(v) for v in value))
+    return (type(value), value)
 KEYWORDS = ("residual", "shortcut", "concat", "branch", "side", "input", "defaults", "block",
             "network")
 
 
 class EvalError(Exception):
-    def __init__(self, message: str, span: Span, hint: str | None = None) -> None:
+    def __init__(self, message: str, span: Span, hint: str | None = None,
+                 code: Code = Code.BAD_ARGUMENT) -> None:
         super().__init__(message)
-        self.message, self.span, self.hint = message, span, hint
+        self.message, self.span, self.hint, self.code = message, span, hint, code
 
 
 _SYMBOLS = {"true": True, "false": False}
@@ -571,11 +586,27 @@ def evaluate(expr, env: dict[str, Value]) -> Value:
     return left / right
 
 
+def _undefined_name(expr, env: dict[str, Value]) -> bool:
+    return isinstance(expr, A.NameRef) and expr.name not in env and expr.name not in _SYMBOLS
+
+
+def _parameter_hint(name: str, env: dict[str, Value]) -> str:
+    close = difflib.get_close_matches(name, list(env), n=1, cutoff=0.5)
+    if close:
+        return f"did you mean the block parameter `{close[0]}`?"
+    if env:
+        return "block parameters here: " + ", ".join(env)
+    return "only blocks have parameters; a network's arguments are numbers or symbols"
+
+
 def _too_big(value) -> bool:
     return isinstance(value, (int, float)) and abs(value) > 1e30
 
 
 def _require_number(value: Value, expr) -> None:
+    if isinstance(expr, A.NameRef) and isinstance(value, str):  # a name nothing defines
+        raise EvalError(f"`{expr.name}` is not defined here", expr.span,
+                        code=Code.UNDEFINED_NAME)
     if isinstance(value, bool) or not (isinstance(value, (int, float)) or hasattr(value, "sym")):
         raise EvalError(f"arithmetic needs numbers, got {_show(value)}", expr.span,
                         "only block parameters and numbers can be combined with + - * / //")
@@ -631,4 +662,5 @@ def find_network(spec: A.SpecFile, name: str | None) -> A.Network:
 
 def expand(spec: A.SpecFile, network: str | None = None, limits: Limits | None = None,
            input_override: tuple[int, ...] | None = None) -> ExpandedNetwork:
-    return Expander(spec, limits).network(find_network(spec, network), input_override)
+    with paused_gc():
+        return Expander(spec, limits).network(find_network(spec, network), input_override)

@@ -1,16 +1,20 @@
-"""Graph: the expanded tree -> a networkx DiGraph of layers; edges carry tensors.
+"""Graph: the expanded tree -> a graph of layers; edges carry tensors.
 
 Node 0 is the input. Nodes are created in dataflow order, so insertion order is a
 topological order. Named tensors (`-> x`) are resolved here, per network or block
 instance, so each block call has its own names.
+
+The graph is a plain list of `GraphNode`s (what the analyzer and code generator walk);
+`Built.graph` offers the same graph as a networkx DiGraph, built on first use, for callers
+that want graph algorithms. `check` and `params` never pay for importing networkx.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import networkx as nx
-
+from archc._perf import paused_gc
 from archc.errors import Code, Diagnostic, Span
 from archc.expand import (
     BlockNode,
@@ -24,16 +28,46 @@ from archc.expand import (
     TreeNode,
 )
 
+if TYPE_CHECKING:
+    import networkx as nx
+
+
+@dataclass(slots=True)
+class GraphNode:
+    """One tensor-producing node: a layer (None for the input) and the nodes it reads."""
+
+    layer: LayerNode | None
+    inputs: list[int]
+    side: str | None  # the side output it belongs to; None on the main path
+    name: str
+    consumers: list[int] = field(default_factory=list)  # nodes reading it, each once
+
 
 @dataclass
 class Built:
-    graph: nx.DiGraph
+    nodes: list[GraphNode]  # node id = index, in dataflow (topological) order; 0 = input
     output: int  # node id of the main output
     sides: dict[str, int] = field(default_factory=dict)  # side name -> its output node
     unused_saves: list[tuple[str, Span]] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # id(tree node) -> (input tensor node, output tensor node), for code generation
     io: dict[int, tuple[int, int]] = field(default_factory=dict)
+    _graph: nx.DiGraph | None = field(default=None, repr=False)
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The same graph as a networkx DiGraph (node attributes layer, inputs, side, name),
+        built on first use."""
+        if self._graph is None:
+            import networkx as nx
+
+            graph = nx.DiGraph()
+            for index, node in enumerate(self.nodes):
+                graph.add_node(index, layer=node.layer, inputs=node.inputs, side=node.side,
+                               name=node.name)
+                graph.add_edges_from((source, index) for source in node.inputs)
+            self._graph = graph
+        return self._graph
 
 
 @dataclass
@@ -46,8 +80,7 @@ class _Names:
 class GraphBuilder:
     def __init__(self, net: ExpandedNetwork) -> None:
         self.net = net
-        self.graph = nx.DiGraph()
-        self.graph.add_node(0, layer=None, inputs=[], side=None, name="input")
+        self.nodes: list[GraphNode] = [GraphNode(None, [], None, "input")]
         self.sides: dict[str, int] = {}
         self.diagnostics: list[Diagnostic] = []
         self.unused: list[tuple[str, Span]] = []
@@ -57,16 +90,18 @@ class GraphBuilder:
         names = _Names()
         out = self._nodes(self.net.body, 0, None, names)
         self._finish(names)
-        return Built(self.graph, out, self.sides, self.unused, self.diagnostics, self.io)
+        return Built(self.nodes, out, self.sides, self.unused, self.diagnostics, self.io)
 
     def _finish(self, names: _Names) -> None:
         self.unused += [(n, names.spans[n]) for n in names.saved if n not in names.used]
 
     def _add(self, layer: LayerNode, inputs: list[int], side: str | None) -> int:
-        node = self.graph.number_of_nodes()
-        self.graph.add_node(node, layer=layer, inputs=inputs, side=side, name=layer.name)
+        node = len(self.nodes)
+        self.nodes.append(GraphNode(layer, inputs, side, layer.name))
         for source in inputs:
-            self.graph.add_edge(source, node)
+            consumers = self.nodes[source].consumers
+            if not consumers or consumers[-1] != node:
+                consumers.append(node)
         return node
 
     def _nodes(self, nodes: list[TreeNode], current: int, side: str | None, names: _Names) -> int:
@@ -126,4 +161,5 @@ class GraphBuilder:
 
 
 def build_graph(net: ExpandedNetwork) -> Built:
-    return GraphBuilder(net).build()
+    with paused_gc():
+        return GraphBuilder(net).build()

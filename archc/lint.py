@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from archc.config import LintConfig
 from archc.errors import DESCRIPTIONS, ArchcError, Code, Diagnostic
@@ -54,10 +54,16 @@ class NetworkContext:
     def layers(self) -> list[tuple[int, LayerNode, LayerStats]]:
         """(graph node, expanded layer, analysed stats) for every layer, in dataflow order."""
         if self._rows is None:
-            by_name = {row.name: row for row in self.analysis.layers}
             graph = self.built.graph
-            self._rows = [(node, graph.nodes[node]["layer"], by_name[graph.nodes[node]["name"]])
-                          for node in graph.nodes if node != 0]
+            nodes = [node for node in graph.nodes if node != 0]
+            # The analyzer walks the graph in node order and, when it succeeds, keeps a row
+            # for every node; so rows and nodes pair up one to one (else: match by name).
+            rows = self.analysis.layers
+            if len(rows) != len(nodes):
+                by_name = {row.name: row for row in rows}
+                rows = [by_name[graph.nodes[node]["name"]] for node in nodes]
+            self._rows = [(node, graph.nodes[node]["layer"], row)
+                          for node, row in zip(nodes, rows, strict=True)]
         return self._rows
 
     def row(self, node: int) -> LayerStats | None:
@@ -77,7 +83,7 @@ class Rule:
     rationale: str  # why it matters
     fix: str  # what to do about it
     check: Check | None = None  # None: the compiler pipeline reports it
-    scope: str = "network"  # "file": runs on the parsed file, even when a network fails
+    scope: Literal["file", "network"] = "network"  # file: runs even when a network fails
 
     @property
     def severity(self) -> str:
@@ -324,8 +330,8 @@ def _num(value: float) -> str:
 
 # ---- the registry ----------------------------------------------------------------------------
 
-_E = "The spec does not describe a network that can be built, so nothing downstream (counts, " \
-     "code generation) can be trusted."
+_E = ("The spec does not describe a network that can be built, so nothing downstream (counts, "
+      "code generation) can be trusted.")
 
 # Why and how-to-fix of the compiler's diagnostics; their one-line summary is DESCRIPTIONS.
 _COMPILER: dict[str, tuple[str, str]] = {
@@ -691,6 +697,8 @@ regenerate with `python -m archc.lint --write-docs`. Codes are stable.
 - `E...` codes are errors (`archc lint` exits 1); `E0xx`-`E3xx` are the compiler's own
   diagnostics, reported exactly as `archc check` prints them; `E5xx` are budgets.
 - `W...` and `L...` codes are warnings (exit 1 only with `--strict`).
+- Every network of a file is linted (`archc check` analyses one: the last, or `--network`);
+  a finding inside a block is reported once, at its line in the block.
 - Select rules like ruff: `--select`, `--extend-select`, `--ignore` (codes or prefixes such as
   `L`, `E2`, or `ALL`), or `select` / `extend-select` / `ignore` in `[tool.archc]` of
   pyproject.toml, with `[[tool.archc.overrides]] paths = ["specs/big/*.arch"]` tables per path.

@@ -11,12 +11,11 @@ from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
 from archc import __version__
-from archc.errors import Diagnostic, render
-from archc.lint import FileResult, rules
+from archc.errors import Diagnostic, Span, render
+from archc.lint import FileResult, Rule, rules
 
 FORMATS = ("text", "json", "github", "sarif", "junit")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/archc/archc/blob/main/docs/lint-rules.md"
 
 
 def render_results(fmt: str, results: list[FileResult], *, strict: bool = False,
@@ -129,15 +128,14 @@ def render_sarif(results: list[FileResult]) -> str:
     sarif_rules = [_sarif_rule(rule) for rule in table.values()]
     sarif_results = [_sarif_result(d, index) for r in results for d in r.diagnostics]
     run = {
-        "tool": {"driver": {"name": "archc", "version": __version__,
-                            "informationUri": INFORMATION_URI, "rules": sarif_rules}},
+        "tool": {"driver": {"name": "archc", "version": __version__, "rules": sarif_rules}},
         "columnKind": "unicodeCodePoints",
         "results": sarif_results,
     }
     return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2)
 
 
-def _sarif_rule(rule) -> dict:
+def _sarif_rule(rule: Rule) -> dict:
     level = rule.severity if rule.default_enabled else "none"
     return {
         "id": rule.code.value,
@@ -146,7 +144,6 @@ def _sarif_rule(rule) -> dict:
         "fullDescription": {"text": rule.rationale},
         "help": {"text": f"{rule.rationale}\nFix: {rule.fix}",
                  "markdown": f"{rule.rationale}\n\n**Fix.** {rule.fix}"},
-        "helpUri": f"{INFORMATION_URI}#{rule.code.value.lower()}-{rule.name}",
         "defaultConfiguration": {"level": level, "enabled": rule.default_enabled},
     }
 
@@ -166,7 +163,7 @@ def _sarif_result(diag: Diagnostic, index: dict[str, int]) -> dict:
     return result
 
 
-def _sarif_location(span) -> dict:
+def _sarif_location(span: Span) -> dict:
     region = {"startLine": span.line, "startColumn": span.col}
     if span.end_line >= span.line and (span.end_line, span.end_col) > (span.line, span.col):
         region.update(endLine=span.end_line, endColumn=span.end_col)

@@ -320,7 +320,7 @@ def _rejoin_dims(tokens: list[str]) -> list[str]:
     return out
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec_sources())
 def test_generated_specs_format_without_changing_meaning(source: str) -> None:
     assert_formats_well(source)
@@ -390,3 +390,11 @@ def test_fmt_keeps_file_permissions(tmp_path: Path) -> None:
     spec.chmod(0o640)
     assert _invoke("fmt", str(spec)).exit_code == 0
     assert spec.stat().st_mode & 0o777 == 0o640
+
+
+def test_examples_in_the_formatting_docs() -> None:
+    text = (ROOT / "docs" / "formatting.md").read_text()
+    blocks = re.findall(r"^```\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+    pairs = [(blocks[i], blocks[i + 1]) for i in (1, 3)]
+    for before, after in pairs:
+        assert format_text(before) == after

@@ -11,7 +11,8 @@ from archc.cli import EXIT_SPEC_ERROR, print_diagnostics, use_color
 from archc.config import ConfigError
 from archc.errors import ArchcError
 
-FORMATS = ("text", "json", "github", "sarif", "junit")
+FORMATS = ("text", "json", "github", "sarif", "junit")  # = archc.lint_output.FORMATS (kept
+# here so that `archc --help` does not import the output module)
 
 
 def _files(paths: tuple[str, ...]) -> list[str]:

@@ -101,7 +101,7 @@ def _compare_shapes(model: Model, net, generated: Generated) -> list:
 
 
 def _named_layers(model: Model):
-    return [data["layer"] for node, data in model.built.graph.nodes(data=True) if node]
+    return [data.layer for data in model.built.nodes[1:]]
 
 
 def _is_module(model: Model, layer) -> bool:

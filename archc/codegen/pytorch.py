@@ -30,7 +30,7 @@ from archc.expand import (
     TreeNode,
     find_network,
 )
-from archc.graph import build_graph
+from archc.graph import GraphNode, build_graph
 from archc.layers.base import LayerError, TorchCall, fmt_shape
 
 INDENT = "    "
@@ -107,6 +107,7 @@ class Generator:
         self.instances = _block_instances(model.expanded.body)
         self.done: set[str] = set()
         self.specialised_by_body: dict[str, str] = {}  # class body -> class, to share twins
+        self._net_scope: Scope | None = None
 
     # ---- driver --------------------------------------------------------------
 
@@ -129,10 +130,13 @@ class Generator:
         return Generated(source, self.network_class, sides)
 
     def _network_scope(self) -> Scope:
-        built, analysis = self.model.built, self.model.analysis
-        return Scope(self.model.expanded.body, built.io, analysis.tensor_shapes,
-                     _node_index(built.graph), _inputs(built.graph), "",
-                     lambda layer: self._concrete_comment(layer.name))
+        """The network's own scope; built once (every block class checks against it)."""
+        if self._net_scope is None:
+            built, analysis = self.model.built, self.model.analysis
+            self._net_scope = Scope(self.model.expanded.body, built.io, analysis.tensor_shapes,
+                                    _node_index(built.nodes), _inputs(built.nodes), "",
+                                    lambda layer: self._concrete_comment(layer.name))
+        return self._net_scope
 
     def _concrete_comment(self, name: str) -> str:
         row = self.by_name.get(name)
@@ -192,17 +196,17 @@ class Generator:
         if built.diagnostics:
             raise NotSymbolic("tensor names do not resolve")
         shapes: dict[int, tuple] = {0: dims}
-        inputs = _inputs(built.graph)
-        for node, data in built.graph.nodes(data=True):
+        inputs = _inputs(built.nodes)
+        for node, data in enumerate(built.nodes):
             if node:
-                layer = data["layer"]
+                layer = data.layer
                 try:
                     shapes[node] = tuple(layer.kind.out_shape(layer.args,
                                                               [shapes[i] for i in inputs[node]]))
                 except LayerError as exc:  # e.g. a broadcast that needs concrete sizes
                     raise NotSymbolic(exc.message) from None
         instances = self.instances[block]
-        return Scope(body, built.io, shapes, _node_index(built.graph), inputs, "",
+        return Scope(body, built.io, shapes, _node_index(built.nodes), inputs, "",
                      lambda layer: self._instances_comment(instances, layer), allow_sides=False,
                      symbolic=True)
 
@@ -499,12 +503,12 @@ def _chain(node: SeqNode) -> bool:
     return True
 
 
-def _node_index(graph) -> dict[int, int]:
-    return {id(data["layer"]): node for node, data in graph.nodes(data=True) if node}
+def _node_index(nodes: list[GraphNode]) -> dict[int, int]:
+    return {id(data.layer): node for node, data in enumerate(nodes) if node}
 
 
-def _inputs(graph) -> dict[int, list[int]]:
-    return {node: data["inputs"] for node, data in graph.nodes(data=True)}
+def _inputs(nodes: list[GraphNode]) -> dict[int, list[int]]:
+    return {node: data.inputs for node, data in enumerate(nodes)}
 
 
 def _access(path: list[str], modules: Container) -> str:

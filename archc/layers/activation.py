@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
-from archc.layers.base import Args, LayerKind, Shape, TorchCall
+from archc.layers.base import Args, Field, LayerKind, Shape, TorchCall
 
 
 class Activation(LayerKind):
@@ -23,6 +21,7 @@ def _simple(kind: str, module: str, text: str) -> type[Activation]:
 ReLU = _simple("relu", "nn.ReLU", "max(0, x)")
 ReLU6 = _simple("relu6", "nn.ReLU6", "min(max(0, x), 6)")
 Sigmoid = _simple("sigmoid", "nn.Sigmoid", "1 / (1 + exp(-x))")
+Sigmoid.loss_activation = True  # BCEWithLogitsLoss applies it
 Tanh = _simple("tanh", "nn.Tanh", "hyperbolic tangent")
 SiLU = _simple("silu", "nn.SiLU", "x * sigmoid(x), also called swish")
 Swish = _simple("swish", "nn.SiLU", "alias of silu")
@@ -88,6 +87,7 @@ class SoftmaxArgs(Args):
 class Softmax(Activation):
     name = "softmax"
     Args = SoftmaxArgs
+    loss_activation = True  # CrossEntropyLoss applies (log-)softmax itself
     doc = "softmax over the channel/feature axis (dim=1 of the batched tensor)"
 
     def torch(self, args: SoftmaxArgs, inputs: list[Shape]) -> TorchCall:

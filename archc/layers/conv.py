@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
-
 from archc.errors import Code
 from archc.layers.base import (
     Args,
+    Field,
     LayerError,
     LayerKind,
     Shape,

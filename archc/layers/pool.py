@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
-
 from archc.errors import Code
-from archc.layers.base import Args, LayerError, LayerKind, Shape, TorchCall, per_axis, require_rank
+from archc.layers.base import (
+    Args,
+    Field,
+    LayerError,
+    LayerKind,
+    Shape,
+    TorchCall,
+    per_axis,
+    require_rank,
+)
 from archc.layers.conv import Axes, check_window, floor_warnings, window_out
 
 

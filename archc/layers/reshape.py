@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from archc.errors import Code
-from archc.layers.base import Args, LayerError, LayerKind, Shape, TorchCall, require_rank
+from archc.layers.base import Args, Field, LayerError, LayerKind, Shape, TorchCall, require_rank
 
 
 class Identity(LayerKind):

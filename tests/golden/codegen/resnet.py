@@ -53,7 +53,7 @@ class BottleneckDown(nn.Module):
             nn.Conv2d(in_channels, c * 4, 1, stride=s, bias=False),  # line 30: 256x56x56, 512x28x28, 1024x14x14, ...
             nn.BatchNorm2d(c * 4),  # line 30: 256x56x56, 512x28x28, 1024x14x14, ...
         )
-        self.relu3 = nn.ReLU()  # line 31: 256x56x56, 512x28x28, 1024x14x14, ...
+        self.relu3 = nn.ReLU()  # line 32: 256x56x56, 512x28x28, 1024x14x14, ...
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x
@@ -76,37 +76,37 @@ class ResNet50(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)  # line 36: 64x112x112
-        self.bn1 = nn.BatchNorm2d(64)  # line 36: 64x112x112
-        self.relu1 = nn.ReLU()  # line 36: 64x112x112
-        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)  # line 37: 64x56x56
+        self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)  # line 37: 64x112x112
+        self.bn1 = nn.BatchNorm2d(64)  # line 37: 64x112x112
+        self.relu1 = nn.ReLU()  # line 37: 64x112x112
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)  # line 38: 64x56x56
         self.layer1 = nn.Sequential(
-            BottleneckDown(64, c=64, s=1),  # line 38: 256x56x56
-            Bottleneck(256, c=64),  # line 38: 256x56x56
-            Bottleneck(256, c=64),  # line 38: 256x56x56
+            BottleneckDown(64, c=64, s=1),  # line 39: 256x56x56
+            Bottleneck(256, c=64),  # line 39: 256x56x56
+            Bottleneck(256, c=64),  # line 39: 256x56x56
         )
         self.layer2 = nn.Sequential(
-            BottleneckDown(256, c=128, s=2),  # line 39: 512x28x28
-            Bottleneck(512, c=128),  # line 39: 512x28x28
-            Bottleneck(512, c=128),  # line 39: 512x28x28
-            Bottleneck(512, c=128),  # line 39: 512x28x28
+            BottleneckDown(256, c=128, s=2),  # line 40: 512x28x28
+            Bottleneck(512, c=128),  # line 40: 512x28x28
+            Bottleneck(512, c=128),  # line 40: 512x28x28
+            Bottleneck(512, c=128),  # line 40: 512x28x28
         )
         self.layer3 = nn.Sequential(
-            BottleneckDown(512, c=256, s=2),  # line 40: 1024x14x14
-            Bottleneck(1024, c=256),  # line 40: 1024x14x14
-            Bottleneck(1024, c=256),  # line 40: 1024x14x14
-            Bottleneck(1024, c=256),  # line 40: 1024x14x14
-            Bottleneck(1024, c=256),  # line 40: 1024x14x14
-            Bottleneck(1024, c=256),  # line 40: 1024x14x14
+            BottleneckDown(512, c=256, s=2),  # line 41: 1024x14x14
+            Bottleneck(1024, c=256),  # line 41: 1024x14x14
+            Bottleneck(1024, c=256),  # line 41: 1024x14x14
+            Bottleneck(1024, c=256),  # line 41: 1024x14x14
+            Bottleneck(1024, c=256),  # line 41: 1024x14x14
+            Bottleneck(1024, c=256),  # line 41: 1024x14x14
         )
         self.layer4 = nn.Sequential(
-            BottleneckDown(1024, c=512, s=2),  # line 41: 2048x7x7
-            Bottleneck(2048, c=512),  # line 41: 2048x7x7
-            Bottleneck(2048, c=512),  # line 41: 2048x7x7
+            BottleneckDown(1024, c=512, s=2),  # line 42: 2048x7x7
+            Bottleneck(2048, c=512),  # line 42: 2048x7x7
+            Bottleneck(2048, c=512),  # line 42: 2048x7x7
         )
-        self.avgpool = nn.AdaptiveAvgPool2d(1)  # line 42: 2048x1x1
-        self.flatten1 = nn.Flatten()  # line 43: 2048
-        self.fc = nn.Linear(2048, 1000)  # line 44: 1000
+        self.avgpool = nn.AdaptiveAvgPool2d(1)  # line 43: 2048x1x1
+        self.flatten1 = nn.Flatten()  # line 44: 2048
+        self.fc = nn.Linear(2048, 1000)  # line 45: 1000
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv1(x)
