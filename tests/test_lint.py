@@ -22,7 +22,6 @@ from click.testing import CliRunner
 from archc.cli import main, use_color
 from archc.config import ConfigError, LintConfig, glob_match, parse_quantity, parse_share
 from archc.errors import Code
-from archc.layers import REGISTRY
 from archc.lint import Suppressions, lint_files, lint_text, rules
 from archc.lint_output import FORMATS
 
