@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from archc._perf import paused_gc
+from archc._perf import stage
 from archc.errors import ArchcError, Code, Diagnostic
 from archc.expand import ExpandedNetwork, LayerNode, Limits
 from archc.graph import Built, GraphNode
@@ -75,7 +75,7 @@ class Analysis:
 
 def analyze(net: ExpandedNetwork, built: Built, limits: Limits | None = None) -> Analysis:
     """Shapes, parameters and MACs of every layer; raises ArchcError listing every error."""
-    with paused_gc():
+    with stage():
         return _analyze(net, built, limits or Limits())
 
 

@@ -1,4 +1,4 @@
-"""AST: frozen dataclass nodes, each carrying the `Span` it was parsed from.
+"""AST: dataclass nodes, each carrying the `Span` it was parsed from.
 
 The builder beside them only builds nodes (the parser calls it at each reduction); validation
 happens in `expand`. Plain slotted dataclasses, not pydantic models: the nodes are built once
@@ -19,8 +19,12 @@ _N = TypeVar("_N")
 
 
 def node(cls: type[_N]) -> type[_N]:
-    """A frozen, slotted, keyword-only dataclass (fields may then come in any order)."""
-    return dataclass(frozen=True, slots=True, kw_only=True)(cls)
+    """A slotted, keyword-only dataclass (fields may then come in any order), hashable by value.
+
+    Nodes are never changed after parsing (`model_copy` makes a changed copy), but they are not
+    `frozen`: a frozen dataclass's __init__ costs 2.5x more, and the parser builds one node per
+    few tokens."""
+    return dataclass(slots=True, kw_only=True, unsafe_hash=True)(cls)
 
 
 class _DumpMixin:
@@ -212,6 +216,7 @@ class SpecFile(_DumpMixin):
 
 MAX_EXPR_DEPTH = 200  # operators nested in one expression (`1+1+...`, `- - - x`)
 MAX_LITERAL_DIGITS = 100  # far beyond any size cap; keeps int() away from huge digit strings
+MAX_ELEMENTS = 2_000_000  # nodes in one file (a 100k-layer spec has about 500k)
 
 Part = Union[Token, Node, "_Part"]
 
@@ -237,19 +242,31 @@ class AstBuilder:
     def __init__(self) -> None:
         self.file = "<string>"
         self._depth: dict[int, int] = {}  # id(expression node) -> operator nesting depth
+        self._elements = 0  # nodes built in this parse
 
     def begin(self, file: str) -> None:
         self.file = file
         self._depth.clear()
+        self._elements = 0
 
     # positions
     def _span(self, children: list) -> Span:
+        self._count(children[0])
         parts = [c for c in children if c is not None]
         (line, col), (end_line, end_col) = _start(parts[0]), _end(parts[-1])
         return Span(self.file, line, col, end_line, end_col)
 
     def _tok_span(self, tok: Token) -> Span:
+        self._count(tok)
         return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column)
+
+    def _count(self, where: Part | None) -> None:
+        """Bound the work a huge file can cause: parsing stops at MAX_ELEMENTS nodes."""
+        self._elements += 1
+        if self._elements > MAX_ELEMENTS and isinstance(where, Token):
+            span = Span(self.file, where.line, where.column, where.line, where.column + 1)
+            raise self._error(Code.TOO_LARGE, f"the file holds more than {MAX_ELEMENTS:,} "
+                              "syntax elements", span, "split it, or generate fewer layers")
 
     def _error(self, code: Code, message: str, span: Span, hint: str) -> ArchcError:
         return ArchcError([Diagnostic(code, message, span, hint)])

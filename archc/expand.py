@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from archc import ast as A
-from archc._perf import paused_gc
+from archc._perf import stage
 from archc.errors import ArchcError, Code, Diagnostic, Span
 from archc.layers import REGISTRY, Args, LayerKind
 from archc.layers.base import ValidationError
+from archc.sizes import MAX_DEPTH, check_size, frozen_key
 
 Value = Any  # int | float | bool | str | tuple, or a codegen `Sym`
 Trace = tuple[tuple[str, Span], ...]
@@ -162,8 +163,9 @@ class Expander:
         self.blocks: dict[str, A.BlockDef] = {}
         self.diagnostics: list[Diagnostic] = []
         self._seen: set[tuple] = set()
-        self._valid_args: dict[tuple, Args] = {}  # (kind, _frozen(values)) -> validated
+        self._valid_args: dict[tuple, Args] = {}  # (kind, frozen_key(values)) -> validated
         self.layer_count = 0
+        self._depth = 0  # items being expanded inside one another, block bodies included
         for block in spec.blocks:
             if block.name in self.blocks or block.name in REGISTRY:
                 what = "a layer kind" if block.name in REGISTRY else "a block"
@@ -176,6 +178,10 @@ class Expander:
 
     def error(self, code: Code, message: str, span: Span, hint: str | None = None,
               trace: Trace = ()) -> None:
+        if len(self.diagnostics) >= MAX_DIAGNOSTICS:
+            return  # one mistake repeated a million times is still one screenful
+        if len(message) > MAX_MESSAGE:  # a name can be megabytes long in a hostile file
+            message = message[:MAX_MESSAGE - 3] + "..."
         key = (code, span, message)
         if key not in self._seen:
             self._seen.add(key)
@@ -204,6 +210,11 @@ class Expander:
             dims, input_span = (1,), net.span
         else:
             dims, input_span = self._input_dims(inputs[0], input_override), inputs[0].span
+        overflow = check_size(net, self.blocks, self.limits.max_layers, self.limits.max_repeat,
+                              self.limits.max_call_depth)
+        if overflow is not None:  # an expansion bomb: refused before anything is expanded
+            self._too_large(overflow.span, overflow.trace)
+            raise ArchcError(self.diagnostics)
         ctx = Ctx({}, Scope("", indexed=False), (), defaults)
         try:
             body = self._stmts(net.body, ctx)
@@ -211,6 +222,11 @@ class Expander:
             raise ArchcError(self.diagnostics) from None
         return ExpandedNetwork(net.name, dims, input_span, body, self.layer_count, net.span,
                                self.diagnostics)
+
+    def _too_large(self, span: Span, trace: Trace) -> None:
+        self.error(Code.TOO_LARGE, f"the network expands to more than "
+                   f"{self.limits.max_layers:,} layers", span,
+                   "an expansion bomb? check nested repeats, or raise the limit", trace)
 
     def _input_dims(self, decl: A.InputDecl, override: tuple[int, ...] | None) -> tuple[int, ...]:
         dims = tuple(override or decl.dims)
@@ -260,7 +276,16 @@ class Expander:
         label = getattr(item, "label", None) or (item.name if isinstance(item, A.Side) else None)
         if label is not None and not self._label_ok(label, item, ctx):
             return []
-        return self._unlabeled(item, ctx)
+        if self._depth >= MAX_DEPTH:
+            self.error(Code.TOO_DEEP, f"the expanded network nests deeper than {MAX_DEPTH} "
+                       "levels (containers and block calls)", item.span,
+                       "flatten the structure: fewer nested blocks and containers", ctx.trace)
+            return []
+        self._depth += 1
+        try:
+            return self._unlabeled(item, ctx)
+        finally:
+            self._depth -= 1
 
     def _label_ok(self, label: str, item, ctx: Ctx) -> bool:
         if ctx.scope.indexed:
@@ -364,10 +389,8 @@ class Expander:
         if kind is None:
             return LayerNode(name, None, None, call.span, ctx.trace)
         self.layer_count += 1
-        if self.layer_count > self.limits.max_layers:
-            self.error(Code.TOO_LARGE, f"the network expands to more than "
-                       f"{self.limits.max_layers:,} layers", call.span,
-                       "an expansion bomb? check nested repeats, or raise the limit", ctx.trace)
+        if self.layer_count > self.limits.max_layers:  # `check_size` refuses this earlier
+            self._too_large(call.span, ctx.trace)
             raise LayerLimit
         if kind.takes_tensors:
             return self._merge(call, kind, ctx, name)
@@ -394,7 +417,7 @@ class Expander:
             kind = None
             known = [k for k, v in REGISTRY.items() if not v.internal] + list(self.blocks)
             known += list(KEYWORDS)
-            close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+            close = _close_matches(name, known, n=3, cutoff=0.6)
             hint = ("did you mean " + " or ".join(f"`{c}`" for c in close) + "?") if close else (
                 "layer kinds: " + ", ".join(sorted(known)))
             self.error(Code.UNKNOWN_LAYER, f"unknown layer or block `{name}`", span, hint, trace)
@@ -434,7 +457,7 @@ class Expander:
         return bound if ok else None
 
     def _unknown_arg(self, owner: str, arg: A.Arg, names: list[str], trace: Trace) -> None:
-        close = difflib.get_close_matches(arg.name or "", names, n=1, cutoff=0.5)
+        close = _close_matches(arg.name or "", names, n=1, cutoff=0.5)
         hint = f"did you mean `{close[0]}`?" if close else (
             f"`{owner}` takes: {', '.join(names)}" if names else f"`{owner}` takes no arguments")
         self.error(Code.UNKNOWN_ARGUMENT, f"`{owner}` has no argument `{arg.name}`", arg.span, hint,
@@ -453,7 +476,7 @@ class Expander:
                       ctx: Ctx) -> Args | None:
         if self.symbolic:
             return kind.Args.model_construct(**values)
-        key = (kind.name, _frozen(values))
+        key = (kind.name, frozen_key(values))
         if key in self._valid_args:  # a repeated layer: validated once, and shared
             return self._valid_args[key]
         try:
@@ -528,15 +551,15 @@ class Expander:
 
 
 _ERROR = object()
+MAX_DIAGNOSTICS = 1000  # per network: further errors are dropped
+MAX_MESSAGE = 400  # characters of one diagnostic message
 
 
-def _frozen(value: Value) -> Any:
-    """A hashable key that tells apart values Python calls equal (1, 1.0 and True)."""
-    if isinstance(value, dict):
-        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
-    if isinstance(value, tuple):
-        return (tuple, tuple(_frozen(v) for v in value))
-    return (type(value), value)
+def _close_matches(word: str, known: list[str], n: int, cutoff: float) -> list[str]:
+    """difflib's suggestions, for names of a sane length (difflib indexes every character of
+    `word`, so a megabyte-long name would cost seconds)."""
+    return difflib.get_close_matches(word, known, n=n, cutoff=cutoff) if len(word) <= 100 else []
+
 KEYWORDS = ("residual", "shortcut", "concat", "branch", "side", "input", "defaults", "block",
             "network")
 
@@ -591,7 +614,7 @@ def _undefined_name(expr, env: dict[str, Value]) -> bool:
 
 
 def _parameter_hint(name: str, env: dict[str, Value]) -> str:
-    close = difflib.get_close_matches(name, list(env), n=1, cutoff=0.5)
+    close = _close_matches(name, list(env), n=1, cutoff=0.5)
     if close:
         return f"did you mean the block parameter `{close[0]}`?"
     if env:
@@ -662,5 +685,5 @@ def find_network(spec: A.SpecFile, name: str | None) -> A.Network:
 
 def expand(spec: A.SpecFile, network: str | None = None, limits: Limits | None = None,
            input_override: tuple[int, ...] | None = None) -> ExpandedNetwork:
-    with paused_gc():
+    with stage():
         return Expander(spec, limits).network(find_network(spec, network), input_override)

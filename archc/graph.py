@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from archc._perf import paused_gc
+from archc._perf import stage
 from archc.errors import Code, Diagnostic, Span
 from archc.expand import (
     BlockNode,
@@ -161,5 +161,5 @@ class GraphBuilder:
 
 
 def build_graph(net: ExpandedNetwork) -> Built:
-    with paused_gc():
+    with stage():
         return GraphBuilder(net).build()

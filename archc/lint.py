@@ -13,15 +13,10 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from archc.config import LintConfig
 from archc.errors import ArchcError, Diagnostic
-
-if TYPE_CHECKING:
-    pass
-
-from archc.lint_rules import (  # noqa: F401  (rules and known_codes are this module's API too)
+from archc.lint_rules import (  # noqa: F401  (known_codes and rules are this module's API too)
     FileContext,
     NetworkContext,
     Rule,

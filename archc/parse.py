@@ -28,7 +28,7 @@ from lark import (
     UnexpectedToken,
 )
 
-from archc._perf import paused_gc
+from archc._perf import stage
 from archc.ast import AstBuilder, SpecFile
 from archc.errors import ArchcError, Code, Diagnostic, Span
 
@@ -160,7 +160,7 @@ def parse_text(text: str, file: str = "<string>") -> SpecFile:
                                      "archc specs are UTF-8 text; is this a binary file?")])
     check_nesting(text, file)
     parse = parser().parse
-    with _PARSE_LOCK, paused_gc():
+    with _PARSE_LOCK, stage():
         _BUILDER.begin(file)
         try:
             return parse(text)

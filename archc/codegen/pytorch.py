@@ -31,9 +31,10 @@ from archc.expand import (
     find_network,
 )
 from archc.graph import GraphNode, build_graph
-from archc.layers.base import LayerError, TorchCall, fmt_shape
+from archc.layers.base import LayerError, LayerKind, TorchCall, fmt_shape
 
 INDENT = "    "
+MAX_SOURCE_NESTING = 90  # Python's parser: 100 indentation levels, 200 nested brackets
 
 
 class Unsupported(Exception):
@@ -86,7 +87,7 @@ def generate(model: Model, source_name: str = "<spec>") -> Generated:
     try:
         return Generator(model, source_name).run()
     except Unsupported as exc:
-        span = getattr(exc.node, "span", None)
+        span = getattr(exc.node, "span", None) or model.expanded.span
         raise ArchcError([Diagnostic(Code.CODEGEN, str(exc), span,
                                      "archc check/params still analyse this spec")]) from None
 
@@ -273,8 +274,14 @@ class Generator:
                sides: list[str]) -> str:
         modules = Container()
         inits: list[str] = []
+        slots: dict[int, tuple[Slot, TorchCall]] = {}
         for node in _walk_modules(scope.tree):
-            self._place(scope, node, modules, inits)
+            self._place(scope, node, modules, inits, slots)
+        forward, inplace = self._forward(scope, modules, sides)
+        for layer in inplace:  # activations that may overwrite their input: no copy per call
+            slot, call = slots[layer]
+            slot.expr = _call_text(TorchCall(call.module, call.args,
+                                             {**call.kwargs, "inplace": True}))
         takes_channels = bool(params) or (scope.prefix == "" and name != self.network_class)
         signature = ", ".join(["self", *(["in_channels: int"] if takes_channels else []),
                                *params])
@@ -283,10 +290,11 @@ class Generator:
         for key, child in modules.children.items():
             lines += _assign(f"self.{key}", child, INDENT * 2)
         lines += [INDENT * 2 + line for line in inits]
-        lines += ["", *self._forward(scope, modules, sides)]
+        lines += ["", *forward]
         return "\n".join(lines) + "\n"
 
-    def _place(self, scope: Scope, node: Any, modules: Container, inits: list[str]) -> None:
+    def _place(self, scope: Scope, node: Any, modules: Container, inits: list[str],
+               slots: dict[int, tuple[Slot, TorchCall]]) -> None:
         path = [attribute(p) for p in node.name[len(scope.prefix):].lstrip(".").split(".")]
         if isinstance(node, BlockNode):
             slot = Slot(self._instance_expr(scope, node),
@@ -296,6 +304,7 @@ class Generator:
             if call.module is None:  # a merge: an expression in forward, not a submodule
                 return
             slot = Slot(_call_text(call), scope.comment(node))
+            slots[id(node)] = (slot, call)
             access = _access(path, modules) if len(path) == 1 else None
             for statement in node.kind.torch_init(node.args):
                 inits.append(statement.format(m=access or "self." + ".".join(path)))
@@ -335,7 +344,8 @@ class Generator:
 
     # ---- forward ------------------------------------------------------------------
 
-    def _forward(self, scope: Scope, modules: Container, sides: list[str]) -> list[str]:
+    def _forward(self, scope: Scope, modules: Container,
+                 sides: list[str]) -> tuple[list[str], set[int]]:
         writer = _Forward(self, scope, modules)
         out = writer.items(scope.tree, "x")
         returns = "torch.Tensor"
@@ -347,7 +357,7 @@ class Generator:
             returns = "torch.Tensor | tuple[torch.Tensor, ...]"
         body.append(f"return {out}")
         return [f"{INDENT}def forward(self, x: torch.Tensor) -> {returns}:",
-                *(INDENT * 2 + line if line else "" for line in body)]
+                *(INDENT * 2 + line if line else "" for line in body)], writer.inplace
 
 
 class _Forward:
@@ -360,6 +370,9 @@ class _Forward:
         self.saved: dict[str, str] = {}
         self.sides: list[str] = []
         self.depth = 0
+        # variable -> kind whose `fresh_output` tensor it holds, while no other variable holds it
+        self.fresh: dict[str, LayerKind | None] = {}
+        self.inplace: set[int] = set()  # id(LayerNode) of activations that may work in place
 
     def emit(self, line: str) -> None:
         self.lines.append(INDENT * self.depth + line)
@@ -377,10 +390,12 @@ class _Forward:
             return self.layer(node, var)
         if isinstance(node, BlockNode):
             self.emit(f"{var} = {_access(self.path(node.name), self.modules)}({var})")
+            self.fresh[var] = None
             return var
         if isinstance(node, SeqNode):
             if node.children and _chain(node):
                 self.emit(f"{var} = {_access(self.path(node.name), self.modules)}({var})")
+                self.fresh[var] = self.chain(node.children, self.fresh.get(var))
                 return var
             return self.items(node.children, var)
         if isinstance(node, ResidualNode):
@@ -392,6 +407,7 @@ class _Forward:
         if isinstance(node, SaveNode):
             saved = self.names.fresh(node.name)
             self.emit(f"{saved} = {var}")
+            self.shared(saved, var)
             self.saved[node.name] = saved
             return var
         raise TypeError(node)
@@ -400,15 +416,37 @@ class _Forward:
         call = self.gen._torch_call(self.scope, layer)
         if call.module is not None:
             self.emit(f"{var} = {_access(self.path(layer.name), self.modules)}({var})")
+            self.fresh[var] = self.chain([layer], self.fresh.get(var))
             return var
         inputs = inputs or [var, *(self.saved[name] for name, _ in layer.refs)]
         expr = call.expr.format(*inputs, inputs=", ".join(inputs))
         self.emit(f"{var} = {expr}")
+        self.fresh[var] = layer.kind
         return var
+
+    def shared(self, *names: str) -> None:
+        """These variables now hold the same tensor: nothing may overwrite it in place."""
+        for name in names:
+            self.fresh[name] = None
+
+    def chain(self, children: list[TreeNode], producer: LayerKind | None) -> LayerKind | None:
+        """Mark the activations of a chain that may overwrite their input: those reading a new
+        tensor that only they hold and that autograd does not keep (a conv, BN, sum, ...
+        output). Returns the kind producing the chain's output, if such a layer."""
+        for child in children:
+            if not isinstance(child, LayerNode):
+                producer = self.chain(child.children, producer) if isinstance(
+                    child, SeqNode) else None
+                continue
+            if child.kind.inplace_arg and producer is not None and producer.fresh_output:
+                self.inplace.add(id(child))
+            producer = child.kind
+        return producer
 
     def residual(self, node: ResidualNode, var: str) -> str:
         skip = self.names.fresh("identity")
         self.emit(f"{skip} = {var}")
+        self.shared(skip, var)
         out = self.items(node.body, var)
         if node.shortcut is not None:
             skip = self.node(node.shortcut, skip)
@@ -416,6 +454,7 @@ class _Forward:
 
     def concat(self, node: ConcatNode, var: str) -> str:
         outs = []
+        self.shared(var)  # every branch reads it
         for branch in node.branches:
             name = self.names.fresh(branch.name.rsplit(".", 1)[-1])
             if not branch.children:
@@ -423,9 +462,11 @@ class _Forward:
                 continue
             if _chain(branch):
                 self.emit(f"{name} = {_access(self.path(branch.name), self.modules)}({var})")
+                self.fresh[name] = self.chain(branch.children, None)
                 outs.append(name)
                 continue
             self.emit(f"{name} = {var}")
+            self.shared(name, var)
             outs.append(self.node(branch, name))
         return self.layer(node.cat, var, outs)
 
@@ -434,9 +475,13 @@ class _Forward:
             raise Unsupported("side outputs inside a block cannot be returned; move "
                               f"`side {node.name.rsplit('.', 1)[-1]}` into the network", node)
         name = self.names.fresh(node.name.rsplit(".", 1)[-1])
+        if self.depth >= MAX_SOURCE_NESTING:
+            raise Unsupported(f"side outputs nested more than {MAX_SOURCE_NESTING} deep cannot be "
+                              "written as Python (its parser stops at 100 levels)", node)
         self.emit("if self.training:")
         self.depth += 1
         self.emit(f"{name} = {var}")
+        self.shared(name, var)
         self.items(node.body, name)
         self.depth -= 1
         self.sides.append(name)
@@ -534,6 +579,9 @@ def _render(child: Any, indent: str) -> list[str]:
     """An nn.Sequential (numbered children) or nn.ModuleDict (named), one child per line."""
     if isinstance(child, Slot):
         return [indent + child.expr + (f"  # {child.comment}" if child.comment else "")]
+    if len(indent) > len(INDENT) * (MAX_SOURCE_NESTING + 2):
+        raise Unsupported(f"modules nested more than {MAX_SOURCE_NESTING} deep cannot be written "
+                          "as Python (its parser stops at 200 nested brackets)", None)
     inner = indent + INDENT
     if child.sequential:
         lines = [indent + "nn.Sequential("]

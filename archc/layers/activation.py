@@ -20,6 +20,7 @@ def _simple(kind: str, module: str, text: str) -> type[Activation]:
 
 ReLU = _simple("relu", "nn.ReLU", "max(0, x)")
 ReLU6 = _simple("relu6", "nn.ReLU6", "min(max(0, x), 6)")
+ReLU.inplace_arg = ReLU6.inplace_arg = True  # relu_/hardtanh_ keep their result for backward
 Sigmoid = _simple("sigmoid", "nn.Sigmoid", "1 / (1 + exp(-x))")
 Sigmoid.loss_activation = True  # BCEWithLogitsLoss applies it
 Tanh = _simple("tanh", "nn.Tanh", "hyperbolic tangent")

@@ -254,6 +254,10 @@ class LayerKind:
     takes_tensors: ClassVar[bool] = False  # merges: positional arguments name saved tensors
     elementwise: ClassVar[bool] = False  # shape-preserving, parameter-free, cost-free
     internal: ClassVar[bool] = False  # written by the language (e.g. residual), not callable
+    # Code generation: the PyTorch module takes `inplace=True` and autograd allows it ...
+    inplace_arg: ClassVar[bool] = False
+    # ... on the output of a layer that makes a new tensor autograd does not keep for backward
+    fresh_output: ClassVar[bool] = False
     loss_activation: ClassVar[bool] = False  # an output activation losses usually apply (lint)
     doc: ClassVar[str] = ""
 

@@ -103,6 +103,7 @@ class ConvArgs(Args):
 
 class Conv(LayerKind):
     name = "conv"
+    fresh_output = True
     Args = ConvArgs
     positional = ("out", "k")
     rank = 2

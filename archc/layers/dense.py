@@ -24,6 +24,7 @@ class LinearArgs(Args):
 
 class Linear(LayerKind):
     name = "linear"
+    fresh_output = True
     Args = LinearArgs
     positional = ("out",)
     doc = "fully connected layer on a flat vector: linear(out, bias=true)"
@@ -93,6 +94,7 @@ class BatchNormArgs(Args):
 
 class BatchNorm(LayerKind):
     name = "bn"
+    fresh_output = True
     Args = BatchNormArgs
     doc = "batch normalisation over channels: bn(eps=1e-5, momentum=0.1, affine=true)"
 

@@ -32,6 +32,7 @@ def broadcast_result(shapes: list[Shape]) -> Shape:
 
 class Add(LayerKind):
     name = "add"
+    fresh_output = True
     takes_tensors = True
     symbol = "+"
     doc = "add(x, ...): elementwise sum of the current tensor and saved ones (broadcasting)"
@@ -54,6 +55,7 @@ class Mul(Add):
 
 class Concat(LayerKind):
     name = "concat"
+    fresh_output = True
     takes_tensors = True
     doc = "concat(x, ...): the current tensor and saved ones joined along channels"
 

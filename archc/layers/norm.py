@@ -14,6 +14,7 @@ class GroupNormArgs(Args):
 
 class GroupNorm(LayerKind):
     name = "groupnorm"
+    fresh_output = True
     Args = GroupNormArgs
     positional = ("groups",)
     doc = "group normalisation: groupnorm(groups, eps=1e-5, affine=true); groups divides C"
@@ -40,6 +41,7 @@ class InstanceNormArgs(Args):
 
 class InstanceNorm(LayerKind):
     name = "instancenorm"
+    fresh_output = True
     Args = InstanceNormArgs
     doc = "instance normalisation of each channel: instancenorm(eps=1e-5, affine=false)"
 

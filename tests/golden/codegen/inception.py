@@ -13,24 +13,24 @@ class Inception(nn.Module):
         super().__init__()
         self.branch1 = nn.Sequential(
             nn.Conv2d(in_channels, c1, 1),  # line 11: 64x28x28
-            nn.ReLU(),  # line 11: 64x28x28
+            nn.ReLU(inplace=True),  # line 11: 64x28x28
         )
         self.branch2 = nn.Sequential(
             nn.Conv2d(in_channels, c3r, 1),  # line 12: 96x28x28
-            nn.ReLU(),  # line 12: 96x28x28
+            nn.ReLU(inplace=True),  # line 12: 96x28x28
             nn.Conv2d(c3r, c3, 3, padding=1),  # line 12: 128x28x28
-            nn.ReLU(),  # line 12: 128x28x28
+            nn.ReLU(inplace=True),  # line 12: 128x28x28
         )
         self.branch3 = nn.Sequential(
             nn.Conv2d(in_channels, c5r, 1),  # line 13: 16x28x28
-            nn.ReLU(),  # line 13: 16x28x28
+            nn.ReLU(inplace=True),  # line 13: 16x28x28
             nn.Conv2d(c5r, c5, 5, padding=2),  # line 13: 32x28x28
-            nn.ReLU(),  # line 13: 32x28x28
+            nn.ReLU(inplace=True),  # line 13: 32x28x28
         )
         self.branch4 = nn.Sequential(
             nn.MaxPool2d(3, stride=1, padding=1),  # line 14: 192x28x28
             nn.Conv2d(in_channels, pool_proj, 1),  # line 14: 32x28x28
-            nn.ReLU(),  # line 14: 32x28x28
+            nn.ReLU(inplace=True),  # line 14: 32x28x28
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
