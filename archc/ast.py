@@ -216,7 +216,7 @@ class SpecFile(_DumpMixin):
 
 MAX_EXPR_DEPTH = 200  # operators nested in one expression (`1+1+...`, `- - - x`)
 MAX_LITERAL_DIGITS = 100  # far beyond any size cap; keeps int() away from huge digit strings
-MAX_ELEMENTS = 2_000_000  # nodes in one file (a 100k-layer spec has about 500k)
+MAX_ELEMENTS = 1_000_000  # nodes in one file (a 100k-layer spec has about 500k)
 
 Part = Union[Token, Node, "_Part"]
 

@@ -26,7 +26,7 @@ Trace = tuple[tuple[str, Span], ...]
 class Limits:
     """Caps that turn hostile specs into errors instead of hangs."""
 
-    max_layers: int = 1_000_000
+    max_layers: int = 250_000  # 100k-layer specs fit; the largest allowed expands in seconds
     max_call_depth: int = 64
     max_repeat: int = 100_000
     max_dim: int = 1 << 24
@@ -213,7 +213,9 @@ class Expander:
         overflow = check_size(net, self.blocks, self.limits.max_layers, self.limits.max_repeat,
                               self.limits.max_call_depth)
         if overflow is not None:  # an expansion bomb: refused before anything is expanded
-            self._too_large(overflow.span, overflow.trace)
+            for span, cycle in overflow.recursions:
+                self._recursion(cycle, span, ())
+            self._too_large(overflow.span, overflow.trace, overflow.what)
             raise ArchcError(self.diagnostics)
         ctx = Ctx({}, Scope("", indexed=False), (), defaults)
         try:
@@ -223,10 +225,15 @@ class Expander:
         return ExpandedNetwork(net.name, dims, input_span, body, self.layer_count, net.span,
                                self.diagnostics)
 
-    def _too_large(self, span: Span, trace: Trace) -> None:
+    def _too_large(self, span: Span, trace: Trace, what: str = "layers") -> None:
         self.error(Code.TOO_LARGE, f"the network expands to more than "
-                   f"{self.limits.max_layers:,} layers", span,
+                   f"{self.limits.max_layers:,} {what}", span,
                    "an expansion bomb? check nested repeats, or raise the limit", trace)
+
+    def _recursion(self, cycle: str, span: Span, trace: Trace) -> None:
+        block = cycle.rsplit(" -> ", 1)[-1]
+        self.error(Code.RECURSION, f"block `{block}` calls itself ({cycle})", span,
+                   "blocks cannot recurse; use `* N` to repeat", trace)
 
     def _input_dims(self, decl: A.InputDecl, override: tuple[int, ...] | None) -> tuple[int, ...]:
         dims = tuple(override or decl.dims)
@@ -347,12 +354,20 @@ class Expander:
             return []
         if item.label is not None:
             seq = SeqNode(ctx.scope.child("seq", item.label), [], True, item.span)
-            inner = Scope(seq.name, indexed=True)
-            seq.children = [self._call(item.call, ctx, inner.child("", None))
-                            for _ in range(count)]
+            seq.children = self._repeated(item.call, ctx, count, Scope(seq.name, indexed=True))
             return [seq]
-        return [self._call(item.call, ctx, ctx.scope.child(item.call.name, None))
-                for _ in range(count)]
+        return self._repeated(item.call, ctx, count, ctx.scope)
+
+    def _repeated(self, call: A.Call, ctx: Ctx, count: int, scope: Scope) -> list[TreeNode]:
+        """`count` expansions of `call`. A call that fails fails alike every time, so it is
+        expanded (and reported) once: a failing call under `* 100000` costs one node."""
+        nodes: list[TreeNode] = []
+        for _ in range(count):
+            node = self._call(call, ctx, scope.child(call.name, None))
+            nodes.append(node)
+            if isinstance(node, LayerNode) and node.args is None:
+                break
+        return nodes
 
     def _residual(self, item: A.Residual, ctx: Ctx) -> ResidualNode:
         if item.label is not None:
@@ -361,8 +376,8 @@ class Expander:
         body = self._items(item.body, ctx)
         shortcut = None
         if item.shortcut is not None:
-            shortcut = self._seq(item.shortcut, ctx, ctx.scope.child("shortcut", "shortcut"),
-                                 item.span, indexed=True)
+            shortcut = self._seq(item.shortcut, ctx, _shortcut_name(ctx.scope), item.span,
+                                 indexed=True)
         add_kind = REGISTRY["residual_add"]
         add = LayerNode(ctx.scope.child("add", None, slot=False), add_kind, add_kind.Args(),
                         item.span, ctx.trace)
@@ -476,15 +491,16 @@ class Expander:
                       ctx: Ctx) -> Args | None:
         if self.symbolic:
             return kind.Args.model_construct(**values)
-        key = (kind.name, frozen_key(values))
-        if key in self._valid_args:  # a repeated layer: validated once, and shared
-            return self._valid_args[key]
+        cache_key = (kind.name, frozen_key(values))
+        if cache_key in self._valid_args:  # a repeated layer: validated once, and shared
+            return self._valid_args[cache_key]
         try:
             args = kind.Args.model_validate(values, strict=True)
         except ValidationError as exc:
             for err in exc.errors():
                 key = str(err["loc"][0]) if err["loc"] else ""
-                span = bound[key][1].span if key in bound else call.span
+                span = bound[key][1].span if key in bound else _default_span(ctx, kind, key,
+                                                                              call.span)
                 got = values.get(key)
                 if err["type"] == "missing":
                     self.error(Code.MISSING_ARGUMENT, f"`{kind.name}` needs `{key}`", call.span,
@@ -497,7 +513,7 @@ class Expander:
                     self.error(Code.BAD_ARGUMENT, f"`{kind.name}` argument `{key}`="
                                f"{_show(got)}: {_pydantic_message(err)}", span, None, ctx.trace)
             return None
-        self._valid_args[key] = args
+        self._valid_args[cache_key] = args
         return args
 
     # ---- blocks ------------------------------------------------------------------------
@@ -506,8 +522,7 @@ class Expander:
         block = self.blocks[call.name]
         if call.name in ctx.stack:
             cycle = " -> ".join((*ctx.stack[ctx.stack.index(call.name):], call.name))
-            self.error(Code.RECURSION, f"block `{call.name}` calls itself ({cycle})", call.span,
-                       "blocks cannot recurse; use `* N` to repeat", ctx.trace)
+            self._recursion(cycle, call.span, ctx.trace)
             return None
         if len(ctx.stack) >= self.limits.max_call_depth:
             self.error(Code.TOO_DEEP, f"block calls nested deeper than "
@@ -553,6 +568,21 @@ class Expander:
 _ERROR = object()
 MAX_DIAGNOSTICS = 1000  # per network: further errors are dropped
 MAX_MESSAGE = 400  # characters of one diagnostic message
+
+
+def _shortcut_name(scope: Scope) -> str:
+    """`shortcut` (torchvision's `downsample` slot), or shortcut2, shortcut3, ... when several
+    unlabeled residuals share a scope."""
+    if "shortcut" in scope.used or "shortcut" in scope.labels:
+        return scope.child("shortcut", None)
+    scope.counters.setdefault("shortcut", 1)
+    return scope.child("shortcut", "shortcut")
+
+
+def _default_span(ctx: Ctx, kind: LayerKind, key: str, otherwise: Span) -> Span:
+    """Where a spec-level default for `kind.key` was written (a bad default is reported
+    there, once, rather than at every layer it applies to)."""
+    return ctx.defaults.get(kind.name, {}).get(key, (None, otherwise))[1]
 
 
 def _close_matches(word: str, known: list[str], n: int, cutoff: float) -> list[str]:

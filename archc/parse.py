@@ -217,7 +217,7 @@ def _syntax_hint(tok: Token, exc: UnexpectedToken) -> str | None:
         return "write the input as CxHxW, e.g. `input 3x224x224`"
     if tok.type == "RBRACE":
         return "a '}' closes a block that was not opened here, or something before it is incomplete"
-    if "NAME" in exc.accepts and tok.type in {"INT", "FLOAT"}:
+    if "NAME" in exc.accepts and tok.type in {"INT", "FLOAT", "DIMS"}:
         return "a chain is a sequence of layers like `conv(64, k=3) relu`"
     return None
 

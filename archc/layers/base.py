@@ -60,8 +60,9 @@ def Field(default: Any = MISSING, *, gt: float | None = None, ge: float | None =
 @dataclass(frozen=True)
 class Args:
     """Base of every kind's argument model: a frozen, keyword-only dataclass whose fields are
-    validated strictly (no coercion between int, float, bool and str; tuples stay tuples),
-    from the annotations, by `model_validate`. Subclasses are made dataclasses automatically.
+    validated strictly from the annotations by `model_validate` (an int where a float is
+    declared becomes a float; nothing else is coerced, bool is no int, inf and nan are no
+    numbers, tuples stay tuples). Subclasses are made dataclasses automatically.
 
     Not pydantic: arguments are validated once per layer call, and pydantic's import and model
     construction alone took longer than checking a whole ResNet. `model_fields`,
@@ -84,7 +85,7 @@ class Args:
         """Check every value against its field; raises `ValidationError` listing each problem."""
         errors: list[dict[str, Any]] = []
         checked: dict[str, Any] = {}
-        for name in values.keys() - cls.model_fields.keys():
+        for name in sorted(values.keys() - cls.model_fields.keys()):
             errors.append(_error(name, "extra_forbidden", "Extra inputs are not permitted"))
         for name, info in cls.model_fields.items():
             if name not in values:

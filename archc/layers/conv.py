@@ -59,9 +59,9 @@ def resolve_padding(padding, kernel: tuple, dilation: tuple, rank: int) -> tuple
 def check_window(what: str, sizes: tuple, kernel, stride, padding, dilation,
                  ceil: bool = False, pooling: bool = False) -> None:
     for axis, (n, k, s, p, d) in enumerate(zip(sizes, kernel, stride, padding, dilation)):
-        if pooling and 2 * p > d * (k - 1) + 1:
+        if pooling and p > k // 2:  # PyTorch checks the kernel size, not the dilated extent
             raise LayerError(Code.BAD_ARGUMENT,
-                             f"padding {p} is more than half the kernel extent {d * (k - 1) + 1}",
+                             f"padding {p} is more than half the kernel size {k}",
                              "PyTorch pooling rejects padding larger than half the kernel")
         if window_out(n, k, s, p, d, ceil) < 1:
             dim = "HW"[axis] if len(sizes) == 2 else "L"
@@ -191,6 +191,7 @@ class ConvTranspose(Conv):
             if channels % args.groups:
                 raise LayerError(Code.CHANNEL_MISMATCH,
                                  f"groups={args.groups} does not divide {channels} channels")
+        _check_output_padding(args)
         if any(o < 1 for o in self.out_shape(args, inputs)[1:]):
             raise LayerError(Code.KERNEL_TOO_LARGE, "conv_t output would be empty",
                              "reduce the padding")
@@ -223,6 +224,21 @@ class ConvTranspose(Conv):
 def collapse(values: tuple):
     """(1, 1) -> 1: PyTorch takes one number for equal axes."""
     return values[0] if all(v == values[0] for v in values) else values
+
+
+def _check_output_padding(args: ConvTArgs) -> None:
+    """PyTorch: each output_padding must be below that axis's stride or dilation."""
+    s, d = per_axis(args.s, 2), per_axis(args.d, 2)
+    op = per_axis(args.output_padding, 2)
+    if len(op) != 2:
+        raise LayerError(Code.BAD_ARGUMENT, f"output_padding={args.output_padding} gives "
+                         f"{len(op)} values for 2 spatial axes")
+    for o, si, di in zip(op, s, d):
+        if not 0 <= o < max(si, di):
+            raise LayerError(Code.BAD_ARGUMENT,
+                             f"output_padding {o} must be at least 0 and smaller than the "
+                             f"stride ({si}) or the dilation ({di})",
+                             "output_padding only picks among the sizes a stride > 1 allows")
 
 
 def _check_axes(args: ConvArgs, rank: int) -> None:
