@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import networkx as nx
+
 from archc._perf import stage
 from archc.errors import ArchcError, Code, Diagnostic
 from archc.expand import ExpandedNetwork, LayerNode, Limits
-from archc.graph import Built, GraphNode
+from archc.graph import Built
 from archc.layers import Args, LayerError, LayerKind
 from archc.layers.base import Shape, fmt_shape, prod
 
@@ -85,10 +87,11 @@ def _analyze(net: ExpandedNetwork, built: Built, limits: Limits) -> Analysis:
     errors = [d for d in (*net.diagnostics, *built.diagnostics) if d.is_error]
     warnings: list[Diagnostic] = []
     rules = _Rules(limits)
-    for node in range(1, len(built.nodes)):
-        data = built.nodes[node]
-        layer: LayerNode = data.layer
-        inputs = tuple(shapes[i] for i in data.inputs)
+    for node, data in built.graph.nodes(data=True):  # insertion order is dataflow order
+        if node == 0:
+            continue
+        layer: LayerNode = data["layer"]
+        inputs = tuple(shapes[i] for i in data["inputs"])
         shapes[node] = None
         if layer.args is None or None in inputs:
             continue
@@ -99,7 +102,7 @@ def _analyze(net: ExpandedNetwork, built: Built, limits: Limits) -> Analysis:
         out, params, macs, found = result
         shapes[node] = out
         stats[node] = LayerStats(layer.name, layer.kind.name, out, params, macs, layer.span.line,
-                                 layer.span.col, data.side, inputs)
+                                 layer.span.col, data["side"], inputs)
         warnings += [_diagnostic(layer, *w) for w in found]
     if errors:
         raise ArchcError(errors)
@@ -168,10 +171,10 @@ def _summarise(net, built: Built, shapes, stats, warnings) -> Analysis:
 
 def find_bottlenecks(built: Built, stats: dict[int, LayerStats]) -> list[Bottleneck]:
     """Every 1x1 convolution that narrows channels in front of a larger kernel."""
-    graph = built.nodes
+    graph = built.graph
     found = []
     for node, row in stats.items():
-        layer: LayerNode = graph[node].layer
+        layer: LayerNode = graph.nodes[node]["layer"]
         kernel = layer.kind.kernel(layer.args)
         wide = row.inputs[0][0]
         if kernel is None or any(k != 1 for k in kernel) or row.output[0] >= wide:
@@ -179,7 +182,7 @@ def find_bottlenecks(built: Built, stats: dict[int, LayerStats]) -> list[Bottlen
         target = _next_conv(graph, node, stats)
         if target is None:
             continue
-        big = graph[target].layer
+        big = graph.nodes[target]["layer"]
         big_row = stats[target]
         big_kernel = big.kind.kernel(big.args)
         if all(k == 1 for k in big_kernel):
@@ -191,14 +194,14 @@ def find_bottlenecks(built: Built, stats: dict[int, LayerStats]) -> list[Bottlen
     return found
 
 
-def _next_conv(graph: list[GraphNode], node: int, stats: dict) -> int | None:
+def _next_conv(graph: nx.DiGraph, node: int, stats: dict) -> int | None:
     """Follow a single-consumer chain of cost-free, shape-preserving layers to a convolution."""
     while True:
-        successors = graph[node].consumers
+        successors = list(graph.successors(node))
         if len(successors) != 1 or successors[0] not in stats:
             return None
         node = successors[0]
-        layer: LayerNode = graph[node].layer
+        layer: LayerNode = graph.nodes[node]["layer"]
         row = stats[node]
         if layer.kind.kernel(layer.args) is not None:
             return node

@@ -1,80 +1,54 @@
-"""AST: dataclass nodes, each carrying the `Span` it was parsed from.
+"""AST: frozen pydantic nodes, each carrying the `Span` it was parsed from.
 
 The builder beside them only builds nodes (the parser calls it at each reduction); validation
-happens in `expand`. Plain slotted dataclasses, not pydantic models: the nodes are built once
-per token group, so their cost is the parser's cost, and importing them costs nothing.
+of what a spec means happens in `expand`. The parser's output is well-typed by construction,
+so it builds nodes with `Node.build` (pydantic's `model_construct`, no re-validation), and
+`defer_build` leaves each model's validator uncompiled until something validates one.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar, Union
+from dataclasses import dataclass
+from typing import Annotated, Literal, TypeVar, Union
 
 from lark import Token
+from pydantic import BaseModel, ConfigDict, Field
 
 from archc.errors import ArchcError, Code, Diagnostic, Span
 
 _N = TypeVar("_N")
 
 
-def node(cls: type[_N]) -> type[_N]:
-    """A slotted, keyword-only dataclass (fields may then come in any order), hashable by value.
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
-    Nodes are never changed after parsing (`model_copy` makes a changed copy), but they are not
-    `frozen`: a frozen dataclass's __init__ costs 2.5x more, and the parser builds one node per
-    few tokens."""
-    return dataclass(slots=True, kw_only=True, unsafe_hash=True)(cls)
-
-
-class _DumpMixin:
-    """pydantic-style helpers kept for callers of the former models."""
-
-    __slots__ = ()
-
-    def model_dump(self) -> dict[str, Any]:
-        return {f.name: _dump(getattr(self, f.name)) for f in dataclasses.fields(self)}
-
-    def model_copy(self: _N, update: dict[str, Any] | None = None) -> _N:
-        return dataclasses.replace(self, **(update or {}))
+    @classmethod
+    def build(cls: type[_N], **fields) -> _N:
+        """A node from the parser's already well-typed parts."""
+        return cls.model_construct(**fields)
 
 
-def _dump(value: Any) -> Any:
-    if isinstance(value, _DumpMixin):
-        return value.model_dump()
-    if isinstance(value, Span):
-        return dataclasses.asdict(value)
-    if isinstance(value, (list, tuple)):
-        return [_dump(v) for v in value]
-    return value
-
-
-@node
-class Node(_DumpMixin):
+class Node(_Model):
     span: Span
 
 
 # ---- expressions -------------------------------------------------------------
 
-@node
 class IntLit(Node):
     type: Literal["int"] = "int"
     value: int
 
 
-@node
 class FloatLit(Node):
     type: Literal["float"] = "float"
     value: float
 
 
-@node
 class NameRef(Node):
     type: Literal["name"] = "name"
     name: str
 
 
-@node
 class BinOp(Node):
     type: Literal["binop"] = "binop"
     op: Literal["+", "-", "*", "/", "//"]
@@ -82,40 +56,36 @@ class BinOp(Node):
     right: Expr
 
 
-@node
 class Neg(Node):
     type: Literal["neg"] = "neg"
     operand: Expr
 
 
-@node
 class TupleLit(Node):
     type: Literal["tuple"] = "tuple"
     items: list[Expr]
 
 
-Expr = Union[IntLit, FloatLit, NameRef, BinOp, Neg, TupleLit]
+Expr = Annotated[Union[IntLit, FloatLit, NameRef, BinOp, Neg, TupleLit],
+                 Field(discriminator="type")]
 
 
 # ---- items (what a chain is made of) -------------------------------------------
 
-@node
 class Arg(Node):
     name: str | None
     value: Expr
 
 
-@node
 class Call(Node):
     type: Literal["call"] = "call"
     name: str
     name_span: Span
-    args: list[Arg] = field(default_factory=list)
+    args: list[Arg] = []
     has_parens: bool = False
     label: str | None = None
 
 
-@node
 class Repeat(Node):
     type: Literal["repeat"] = "repeat"
     call: Call
@@ -123,7 +93,6 @@ class Repeat(Node):
     label: str | None = None
 
 
-@node
 class Residual(Node):
     type: Literal["residual"] = "residual"
     body: list[Item]
@@ -131,65 +100,58 @@ class Residual(Node):
     label: str | None = None
 
 
-@node
 class Branch(Node):
     items: list[Item]
 
 
-@node
 class ConcatBlock(Node):
     type: Literal["concat"] = "concat"
     branches: list[Branch]
     label: str | None = None
 
 
-@node
 class Group(Node):
     type: Literal["group"] = "group"
     items: list[Item]
     label: str | None = None
 
 
-@node
 class Side(Node):
     type: Literal["side"] = "side"
     name: str
     items: list[Item]
 
 
-@node
 class Save(Node):
     type: Literal["save"] = "save"
     name: str
 
 
-Item = Union[Call, Repeat, Residual, ConcatBlock, Group, Side, Save]
+Item = Annotated[Union[Call, Repeat, Residual, ConcatBlock, Group, Side, Save],
+                 Field(discriminator="type")]
 
 
 # ---- statements and files ----------------------------------------------------------
 
-@node
 class InputDecl(Node):
     type: Literal["input"] = "input"
     dims: list[int]
 
 
-@node
 class Defaults(Node):
     type: Literal["defaults"] = "defaults"
     calls: list[Call]
 
 
-Stmt = Union[InputDecl, Defaults, Call, Repeat, Residual, ConcatBlock, Group, Side, Save]
+Stmt = Annotated[Union[InputDecl, Defaults, Call, Repeat, Residual, ConcatBlock, Group, Side,
+                       Save], Field(discriminator="type")]
 
 
-@node
 class Param(Node):
     name: str
     default: Expr | None
 
 
-@node
 class BlockDef(Node):
     type: Literal["block"] = "block"
     name: str
@@ -197,15 +159,13 @@ class BlockDef(Node):
     body: list[Stmt]
 
 
-@node
 class Network(Node):
     type: Literal["network"] = "network"
     name: str
     body: list[Stmt]
 
 
-@node
-class SpecFile(_DumpMixin):
+class SpecFile(_Model):
     file: str
     defaults: list[Defaults]
     blocks: list[BlockDef]
@@ -276,24 +236,25 @@ class AstBuilder:
         by_type: dict[str, list] = {"defaults": [], "block": [], "network": []}
         for child in children:
             by_type[child.type].append(child)
-        return SpecFile(file=self.file, defaults=by_type["defaults"], blocks=by_type["block"],
-                        networks=by_type["network"])
+        return SpecFile.build(file=self.file, defaults=by_type["defaults"],
+                              blocks=by_type["block"], networks=by_type["network"])
 
     def network(self, children: list) -> Network:
-        return Network(span=self._span(children), name=str(children[1]), body=_nodes(children))
+        return Network.build(span=self._span(children), name=str(children[1]),
+                             body=_nodes(children))
 
     def block_def(self, children: list) -> BlockDef:
         params = [c for c in children if isinstance(c, Param)]
         body = [c for c in _nodes(children) if not isinstance(c, Param)]
-        return BlockDef(span=self._span(children), name=str(children[1]), params=params,
+        return BlockDef.build(span=self._span(children), name=str(children[1]), params=params,
                         body=body)
 
     def param(self, children: list) -> Param:
         default = children[-1] if isinstance(children[-1], Node) else None
-        return Param(span=self._span(children), name=str(children[0]), default=default)
+        return Param.build(span=self._span(children), name=str(children[0]), default=default)
 
     def defaults(self, children: list) -> Defaults:
-        return Defaults(span=self._span(children), calls=_nodes(children))
+        return Defaults.build(span=self._span(children), calls=_nodes(children))
 
     # statements
     def input_decl(self, children: list) -> InputDecl:
@@ -303,7 +264,7 @@ class AstBuilder:
         if any(len(v) > MAX_LITERAL_DIGITS for v in values):
             raise self._error(Code.VALUE_TOO_LARGE, "input dimension with more than "
                               f"{MAX_LITERAL_DIGITS} digits", span, "is a size off by orders?")
-        return InputDecl(span=span, dims=[int(v) for v in values])
+        return InputDecl.build(span=span, dims=[int(v) for v in values])
 
     def labeled(self, children: list) -> Node:
         label, _, item = children
@@ -316,7 +277,7 @@ class AstBuilder:
 
     def call(self, children: list) -> Call:
         name, arglist = children
-        return Call(span=self._span(children), name=str(name), name_span=self._tok_span(name),
+        return Call.build(span=self._span(children), name=str(name), name_span=self._tok_span(name),
                     args=arglist.items if arglist is not None else [],
                     has_parens=arglist is not None)
 
@@ -325,35 +286,35 @@ class AstBuilder:
 
     def arg(self, children: list) -> Arg:
         name = children[0] if isinstance(children[0], Token) else None
-        return Arg(span=self._span(children), name=None if name is None else str(name),
+        return Arg.build(span=self._span(children), name=None if name is None else str(name),
                    value=children[-1])
 
     def repeat(self, children: list) -> Repeat:
-        return Repeat(span=self._span(children), call=children[0], count=children[2])
+        return Repeat.build(span=self._span(children), call=children[0], count=children[2])
 
     def residual(self, children: list) -> Residual:
         shortcut = children[-1] if isinstance(children[-1], _Part) else None
         body = _nodes(children)
-        return Residual(span=self._span(children), body=body,
+        return Residual.build(span=self._span(children), body=body,
                         shortcut=shortcut.items if shortcut is not None else None)
 
     def shortcut(self, children: list) -> _Part:
         return _Part(_nodes(children), children[0], children[-1])
 
     def concat_block(self, children: list) -> ConcatBlock:
-        return ConcatBlock(span=self._span(children), branches=_nodes(children))
+        return ConcatBlock.build(span=self._span(children), branches=_nodes(children))
 
     def branch(self, children: list) -> Branch:
-        return Branch(span=self._span(children), items=_nodes(children))
+        return Branch.build(span=self._span(children), items=_nodes(children))
 
     def group(self, children: list) -> Group:
-        return Group(span=self._span(children), items=_nodes(children))
+        return Group.build(span=self._span(children), items=_nodes(children))
 
     def side(self, children: list) -> Side:
-        return Side(span=self._span(children), name=str(children[1]), items=_nodes(children))
+        return Side.build(span=self._span(children), name=str(children[1]), items=_nodes(children))
 
     def save(self, children: list) -> Save:
-        return Save(span=self._span(children), name=str(children[1]))
+        return Save.build(span=self._span(children), name=str(children[1]))
 
     # expressions
     def int_lit(self, children: list) -> IntLit:
@@ -361,29 +322,29 @@ class AstBuilder:
         if len(tok) > MAX_LITERAL_DIGITS:
             raise self._error(Code.VALUE_TOO_LARGE, f"integer literal with {len(tok):,} digits",
                               self._tok_span(tok), "is a size off by orders?")
-        return IntLit(span=self._tok_span(tok), value=int(tok))
+        return IntLit.build(span=self._tok_span(tok), value=int(tok))
 
     def float_lit(self, children: list) -> FloatLit:
         (tok,) = children
-        return FloatLit(span=self._tok_span(tok), value=float(tok))
+        return FloatLit.build(span=self._tok_span(tok), value=float(tok))
 
     def name_ref(self, children: list) -> NameRef:
         (tok,) = children
-        return NameRef(span=self._tok_span(tok), name=str(tok))
+        return NameRef.build(span=self._tok_span(tok), name=str(tok))
 
     def atom(self, children: list) -> Node:
         return children[1]  # "(" expr ")": the span stays the inner expression's
 
     def neg(self, children: list) -> Neg:
-        return self._nested(Neg(span=self._span(children), operand=children[1]), children[1])
+        return self._nested(Neg.build(span=self._span(children), operand=children[1]), children[1])
 
     def tuple_lit(self, children: list) -> TupleLit:
         items = _nodes(children)
-        return self._nested(TupleLit(span=self._span(children), items=items), *items)
+        return self._nested(TupleLit.build(span=self._span(children), items=items), *items)
 
     def _binop(self, op: str, children: list) -> BinOp:
         left, _, right = children
-        return self._nested(BinOp(span=self._span(children), op=op, left=left, right=right),
+        return self._nested(BinOp.build(span=self._span(children), op=op, left=left, right=right),
                             left, right)
 
     def add(self, children: list) -> BinOp:

@@ -497,7 +497,7 @@ class Expander:
         try:
             args = kind.Args.model_validate(values, strict=True)
         except ValidationError as exc:
-            for err in exc.errors():
+            for err in _one_per_argument(exc.errors()):
                 key = str(err["loc"][0]) if err["loc"] else ""
                 span = bound[key][1].span if key in bound else _default_span(ctx, kind, key,
                                                                               call.span)
@@ -671,6 +671,23 @@ def _show(value: Value) -> str:
     if isinstance(value, tuple):
         return "(" + ", ".join(_show(v) for v in value) + ")"
     return str(value)
+
+
+def _one_per_argument(errors: list[dict]) -> list[dict]:
+    """pydantic reports a union mismatch once per member; merge them into one message per
+    argument ("should be a valid integer, a valid tuple or 'same' or 'valid'")."""
+    merged: dict[str, dict] = {}
+    for err in errors:
+        key = str(err["loc"][0]) if err["loc"] else ""
+        if key not in merged:
+            merged[key] = dict(err)
+        elif err["msg"].startswith("Input should be "):
+            first = merged[key]["msg"]
+            if first.startswith("Input should be "):
+                wanted = err["msg"].removeprefix("Input should be ")
+                if wanted not in first:
+                    merged[key]["msg"] = f"{first}, or {wanted}"
+    return list(merged.values())
 
 
 def _pydantic_message(err: dict) -> str:

@@ -4,15 +4,16 @@ Node 0 is the input. Nodes are created in dataflow order, so insertion order is 
 topological order. Named tensors (`-> x`) are resolved here, per network or block
 instance, so each block call has its own names.
 
-The graph is a plain list of `GraphNode`s (what the analyzer and code generator walk);
-`Built.graph` offers the same graph as a networkx DiGraph, built on first use, for callers
-that want graph algorithms. `check` and `params` never pay for importing networkx.
+`Built.graph` is the networkx DiGraph the analyzer walks (node attributes layer, inputs,
+side, name); `Built.nodes` holds the same nodes as a list indexed by node id, for the code
+generator's constant-time lookups.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+
+import networkx as nx
 
 from archc._perf import stage
 from archc.errors import Code, Diagnostic, Span
@@ -27,9 +28,6 @@ from archc.expand import (
     SideNode,
     TreeNode,
 )
-
-if TYPE_CHECKING:
-    import networkx as nx
 
 
 @dataclass(slots=True)
@@ -52,22 +50,17 @@ class Built:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # id(tree node) -> (input tensor node, output tensor node), for code generation
     io: dict[int, tuple[int, int]] = field(default_factory=dict)
-    _graph: nx.DiGraph | None = field(default=None, repr=False)
+    graph: nx.DiGraph = field(default_factory=nx.DiGraph, repr=False)
 
-    @property
-    def graph(self) -> nx.DiGraph:
-        """The same graph as a networkx DiGraph (node attributes layer, inputs, side, name),
-        built on first use."""
-        if self._graph is None:
-            import networkx as nx
 
-            graph = nx.DiGraph()
-            for index, node in enumerate(self.nodes):
-                graph.add_node(index, layer=node.layer, inputs=node.inputs, side=node.side,
-                               name=node.name)
-                graph.add_edges_from((source, index) for source in node.inputs)
-            self._graph = graph
-        return self._graph
+def to_networkx(nodes: list[GraphNode]) -> nx.DiGraph:
+    """The layer graph as a networkx DiGraph; node ids are dataflow (topological) order."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from((index, {"layer": node.layer, "inputs": node.inputs, "side": node.side,
+                                  "name": node.name}) for index, node in enumerate(nodes))
+    graph.add_edges_from((source, index) for index, node in enumerate(nodes)
+                         for source in node.inputs)
+    return graph
 
 
 @dataclass
@@ -90,7 +83,8 @@ class GraphBuilder:
         names = _Names()
         out = self._nodes(self.net.body, 0, None, names)
         self._finish(names)
-        return Built(self.nodes, out, self.sides, self.unused, self.diagnostics, self.io)
+        return Built(self.nodes, out, self.sides, self.unused, self.diagnostics, self.io,
+                     to_networkx(self.nodes))
 
     def _finish(self, names: _Names) -> None:
         self.unused += [(n, names.spans[n]) for n in names.saved if n not in names.used]

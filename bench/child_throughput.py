@@ -1,8 +1,9 @@
 """Child process: forward throughput of the ResNet-50 archc emitted against the hand-written
 torchvision-layout ResNet-50 in tests/reference_models.py, on whatever device is present.
 
-Both models get the same input; rounds alternate between them (so drift in machine load hits
-both alike), each after warm-up, under torch.inference_mode; the median per model is reported.
+Both models get the same weights and the same input (and must give the same output); rounds
+alternate between them (so drift in machine load hits both alike), each after warm-up, under
+torch.inference_mode; the median per model is reported.
 
     python bench/child_throughput.py EMITTED.py --batch 32 --rounds 5
 """
@@ -20,11 +21,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _models(emitted: str):
+    """Both models with the same weights: the emitted one gets the reference's state, tensor
+    by tensor in registration order (the layouts match; names differ only in `shortcut` vs
+    `downsample`), so the comparison is of code, not of random initialisations."""
     sys.path.insert(0, str(ROOT))
     from bench.child_tools import load_network
     from tests.reference_models import resnet50
 
-    return {"emitted": load_network(emitted), "reference": resnet50().eval()}
+    ours, reference = load_network(emitted), resnet50().eval()
+    mine, theirs = ours.state_dict(), reference.state_dict()
+    assert [v.shape for v in mine.values()] == [v.shape for v in theirs.values()]
+    ours.load_state_dict(dict(zip(mine.keys(), theirs.values(), strict=True)))
+    return {"emitted": ours, "reference": reference}
 
 
 def _sync(device) -> None:
@@ -50,6 +58,7 @@ def measure(emitted: str, batch_size: int, rounds: int, warmup: int) -> dict:
     batch = torch.randn(batch_size, 3, 224, 224, device=device)
     times: dict[str, list[float]] = {name: [] for name in models}
     with torch.inference_mode():
+        same = torch.allclose(models["emitted"](batch), models["reference"](batch), atol=1e-4)
         for model in models.values():
             for _ in range(warmup):
                 model(batch)
@@ -58,7 +67,7 @@ def measure(emitted: str, batch_size: int, rounds: int, warmup: int) -> dict:
                 times[name].append(_time_once(model, batch, device))
     median = {name: statistics.median(values) for name, values in times.items()}
     return {"device": str(device), "threads": torch.get_num_threads(), "batch": batch_size,
-            "median_s": median, "times": times,
+            "same_output": same, "median_s": median, "times": times,
             "images_per_s": {n: batch_size / t for n, t in median.items()},
             "ratio": median["reference"] / median["emitted"]}
 
