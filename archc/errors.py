@@ -162,10 +162,10 @@ def render(diag: Diagnostic, sources: dict[str, str]) -> str:
 def _excerpt(span: Span, text: str | None) -> list[str]:
     if text is None:
         return []
-    source_lines = text.splitlines()
+    source_lines = text.split("\n")  # the parser counts lines by "\n" alone (not \f, \u2028)
     if not 1 <= span.line <= len(source_lines):
         return []
-    line = source_lines[span.line - 1].replace("\t", " ")
+    line = source_lines[span.line - 1].rstrip("\r").replace("\t", " ")
     if len(line) > 200:  # keep huge one-line files readable: show a window around the column
         start = max(0, span.col - 80)
         line, col = line[start:start + 160], span.col - start

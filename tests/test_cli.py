@@ -118,3 +118,21 @@ def test_build_writes_file_and_never_clobbers_on_error(tmp_path):
 def test_build_without_verify():
     result = run("build", LENET, "-o", "-", "--no-verify")
     assert result.exit_code == 0 and "class LeNet5" in result.output
+
+
+def test_max_layers_is_configurable(tmp_path):
+    spec = tmp_path / "many.arch"
+    spec.write_text("network Many { input 3x8x8 relu * 50 }\n")
+    refused = run("check", str(spec), "--max-layers", "10")
+    assert refused.exit_code == 1 and "error[E301]" in refused.output
+    assert run("check", str(spec), "--max-layers", "50").exit_code == 0
+    assert run("check", str(spec), "--max-layers", "0").exit_code == 2
+
+
+def test_caret_lands_on_the_right_line_after_form_feeds(tmp_path):
+    spec = tmp_path / "ff.arch"
+    spec.write_text("# a form feed \f and a line separator \u2028 in a comment\n"
+                    "network F { input 1x8x8\n  conv(4, k=9)\n}\n", encoding="utf-8")
+    lines = run("check", str(spec)).output.splitlines()
+    assert lines[0].startswith(f"{spec}:3:3: error[E201]")
+    assert lines[2] == "3 |   conv(4, k=9)"

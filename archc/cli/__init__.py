@@ -58,14 +58,17 @@ def read_spec(path: str) -> tuple[str, str]:
     return path, read_source(path)
 
 
-def load_or_exit(path: str, network: str | None, input_shape: str | None):
+def load_or_exit(path: str, network: str | None, input_shape: str | None,
+                 max_layers: int | None = None):
     from archc.api import loads
+    from archc.expand import Limits
 
+    limits = Limits(max_layers=max_layers) if max_layers else None
     sources: dict[str, str] = {}
     try:
         name, text = read_spec(path)
         sources[name] = text
-        return loads(text, name, network, parse_dims(input_shape)), sources
+        return loads(text, name, network, parse_dims(input_shape), limits), sources
     except ArchcError as exc:
         print_diagnostics(exc.diagnostics, sources)
         count = sum(d.is_error for d in exc.diagnostics)
@@ -75,6 +78,9 @@ def load_or_exit(path: str, network: str | None, input_shape: str | None):
 
 spec_argument = click.argument("spec", type=click.Path(dir_okay=False, allow_dash=True))
 network_option = click.option("--network", "-n", help="Network to use when the file has several.")
+max_layers_option = click.option(
+    "--max-layers", type=click.IntRange(min=1), default=None, metavar="N",
+    help="Refuse networks that expand to more than N layers (default 250,000).")
 input_option = click.option("--input", "input_shape", metavar="CxHxW",
                             help="Override the spec's input size, e.g. 3x64x64.")
 

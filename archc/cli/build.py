@@ -12,6 +12,7 @@ from archc.cli import (
     _require_file,
     input_option,
     load_or_exit,
+    max_layers_option,
     network_option,
     print_diagnostics,
     spec_argument,
@@ -25,16 +26,17 @@ from archc.errors import ArchcError
               help="Where to write the module; `-` for standard output.")
 @network_option
 @input_option
+@max_layers_option
 @click.option("--verify/--no-verify", default=None,
               help="Import the emitted module and check parameters and every layer's shape "
                    "against the analyzer (default: on when torch is installed).")
 def build(spec: str, output: str, network: str | None, input_shape: str | None,
-          verify: bool | None) -> None:
+          max_layers: int | None, verify: bool | None) -> None:
     """Compile SPEC to a readable, self-contained PyTorch module."""
     from archc.codegen.pytorch import generate
 
     _require_file(spec)
-    model, sources = load_or_exit(spec, network, input_shape)
+    model, sources = load_or_exit(spec, network, input_shape, max_layers)
     try:
         generated = generate(model, spec)
         if verify is None:

@@ -12,6 +12,7 @@ from archc.cli import (
     _require_file,
     input_option,
     load_or_exit,
+    max_layers_option,
     network_option,
     print_diagnostics,
     spec_argument,
@@ -22,15 +23,16 @@ from archc.cli import (
 @spec_argument
 @network_option
 @input_option
+@max_layers_option
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-def check(spec: str, network: str | None, input_shape: str | None, batch: int,
-          strict: bool) -> None:
+def check(spec: str, network: str | None, input_shape: str | None, max_layers: int | None,
+          batch: int, strict: bool) -> None:
     """Validate SPEC and print one summary line."""
     from archc.report import View, summary_line
 
     _require_file(spec)
-    model, sources = load_or_exit(spec, network, input_shape)
+    model, sources = load_or_exit(spec, network, input_shape, max_layers)
     print_diagnostics(model.analysis.warnings, sources)
     click.echo(summary_line(model.analysis, View(batch)))
     if strict and model.analysis.warnings:
@@ -41,18 +43,19 @@ def check(spec: str, network: str | None, input_shape: str | None, batch: int,
 @spec_argument
 @network_option
 @input_option
+@max_layers_option
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
               help="Scale MACs and activation memory by a batch size.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "csv"]),
               default="table", show_default=True)
 @click.option("--ascii", "ascii_only", is_flag=True, help="ASCII table borders.")
-def params(spec: str, network: str | None, input_shape: str | None, batch: int, fmt: str,
-           ascii_only: bool) -> None:
+def params(spec: str, network: str | None, input_shape: str | None, max_layers: int | None,
+           batch: int, fmt: str, ascii_only: bool) -> None:
     """Per-layer shapes, parameters and MACs of SPEC, with totals and 1x1 bottlenecks."""
     from archc import report
 
     _require_file(spec)
-    model, sources = load_or_exit(spec, network, input_shape)
+    model, sources = load_or_exit(spec, network, input_shape, max_layers)
     print_diagnostics(model.analysis.warnings, sources)
     view = report.View(batch)
     if fmt == "table":
