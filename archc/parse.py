@@ -160,14 +160,47 @@ def parse_text(text: str, file: str = "<string>") -> SpecFile:
                                      "archc specs are UTF-8 text; is this a binary file?")])
     check_nesting(text, file)
     parse = parser().parse
+    recovery = _Recovery(text, file)
     with _PARSE_LOCK, stage():
         _BUILDER.begin(file)
         try:
-            return parse(text)
+            spec = parse(text, on_error=recovery.resume)
         except UnexpectedInput as exc:
-            raise ArchcError([_syntax_diagnostic(exc, text, file)]) from None
+            recovery.record(exc)
+        except ArchcError:
+            if not recovery.found:  # a builder's own located error (a cap, a bad label)
+                raise
         finally:
             _BUILDER.begin("<string>")
+    if recovery.found:
+        raise ArchcError(recovery.found)
+    return spec
+
+
+class _Recovery:
+    """Keep parsing after a syntax error to report the file's other ones: the bad token is
+    skipped, and only the first error of each line is kept (the rest of a broken line
+    usually only echoes it). The partial tree is thrown away."""
+
+    MAX_ERRORS = 20
+
+    def __init__(self, text: str, file: str) -> None:
+        self.text, self.file = text, file
+        self.found: list[Diagnostic] = []
+
+    def record(self, exc: UnexpectedInput) -> None:
+        diagnostic = _syntax_diagnostic(exc, self.text, self.file)
+        # after a skipped token, an early end of file is that skip's echo, not news
+        news = not self.found or (diagnostic.code is not Code.UNEXPECTED_EOF
+                                  and diagnostic.span.line != self.found[-1].span.line)
+        if news:
+            self.found.append(diagnostic)
+
+    def resume(self, exc: UnexpectedInput) -> bool:
+        self.record(exc)
+        at_end = isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken)
+                                                    and exc.token.type == "$END")
+        return not at_end and len(self.found) < self.MAX_ERRORS
 
 
 def check_nesting(text: str, file: str, limit: int = MAX_NESTING) -> None:

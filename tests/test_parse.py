@@ -230,3 +230,21 @@ def test_nesting_limit_is_located_at_the_bracket():
 def test_brackets_in_comments_do_not_count():
     text = "# " + "{" * 5000 + "\n" + net("relu")
     assert parse_text(text, FILE).networks[0].name == "N"
+
+
+def test_every_broken_line_is_reported_once():
+    text = net("conv(6 k=5) relu", "maxpool(2))", "conv(16, k=5) $ relu", "linear(10)")
+    with pytest.raises(ArchcError) as caught:
+        parse_text(text, FILE)
+    found = [(d.code.value, d.span.line, d.span.col) for d in caught.value.diagnostics]
+    stray_line, stray_col = position(text, "))")
+    assert found == [("E001", *position(text, "k=5")), ("E001", stray_line, stray_col + 1),
+                     ("E003", *position(text, "$"))]
+    # fixing them leaves a file that parses
+    parse_text(net("conv(6, k=5) relu", "maxpool(2)", "conv(16, k=5) relu", "linear(10)"), FILE)
+
+
+def test_a_skipped_brace_does_not_add_an_end_of_file_error():
+    with pytest.raises(ArchcError) as caught:
+        parse_text(net("conv(16, k=3"), FILE)
+    assert [d.code.value for d in caught.value.diagnostics] == ["E001"]
