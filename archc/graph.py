@@ -38,7 +38,6 @@ class GraphNode:
     inputs: list[int]
     side: str | None  # the side output it belongs to; None on the main path
     name: str
-    consumers: list[int] = field(default_factory=list)  # nodes reading it, each once
 
 
 @dataclass
@@ -92,10 +91,6 @@ class GraphBuilder:
     def _add(self, layer: LayerNode, inputs: list[int], side: str | None) -> int:
         node = len(self.nodes)
         self.nodes.append(GraphNode(layer, inputs, side, layer.name))
-        for source in inputs:
-            consumers = self.nodes[source].consumers
-            if not consumers or consumers[-1] != node:
-                consumers.append(node)
         return node
 
     def _nodes(self, nodes: list[TreeNode], current: int, side: str | None, names: _Names) -> int:

@@ -14,7 +14,7 @@ from types import ModuleType
 
 from archc.api import Model, load, loads
 from archc.codegen.names import module_path
-from archc.codegen.pytorch import Generated, generate
+from archc.codegen.pytorch import Generated, generate, is_module
 from archc.errors import ArchcError, Code, Diagnostic
 from archc.layers.base import fmt_shape
 
@@ -90,7 +90,7 @@ def _compare_shapes(model: Model, net, generated: Generated) -> list:
                          f"{fmt_shape(model.analysis.output)}", model.expanded.span))
     for name, row in rows.items():
         layer = spans.get(row.name)
-        if name not in seen and layer is not None and _is_module(model, layer):
+        if name not in seen and layer is not None and is_module(layer):
             problems.append((f"{row.name}: no module `{name}` ran in the emitted model",
                              layer.span))
         elif name in seen and seen[name] != tuple(row.output):
@@ -103,10 +103,6 @@ def _compare_shapes(model: Model, net, generated: Generated) -> list:
 def _named_layers(model: Model):
     return [data.layer for data in model.built.nodes[1:]]
 
-
-def _is_module(model: Model, layer) -> bool:
-    row = next(r for r in model.analysis.layers if r.name == layer.name)
-    return layer.kind.torch(layer.args, list(row.inputs)).module is not None
 
 
 def build_module(spec_or_path, network: str | None = None,

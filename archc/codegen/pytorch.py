@@ -520,12 +520,13 @@ def _walk_modules(nodes: list[TreeNode]):
     return (n for n in _walk(nodes, into_blocks=False) if isinstance(n, (LayerNode, BlockNode)))
 
 
-def _is_module(node: LayerNode) -> bool:
+def is_module(node: LayerNode) -> bool:
+    """Whether a layer is an nn.Module in the emitted code (merges are expressions in forward)."""
     return not node.kind.takes_tensors and not node.kind.internal
 
 
 def _layers(nodes: list[TreeNode]):
-    return [n for n in _walk_modules(nodes) if isinstance(n, LayerNode) and _is_module(n)]
+    return [n for n in _walk_modules(nodes) if isinstance(n, LayerNode) and is_module(n)]
 
 
 def _block_instances(nodes: list[TreeNode]) -> dict[str, list[BlockNode]]:
@@ -543,7 +544,7 @@ def _chain(node: SeqNode) -> bool:
             if not (child.children and _chain(child)):
                 return False
         elif not (isinstance(child, BlockNode) or (isinstance(child, LayerNode)
-                                                    and _is_module(child))):
+                                                    and is_module(child))):
             return False
     return True
 

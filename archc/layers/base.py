@@ -133,5 +133,14 @@ def require_rank(inputs: list[Shape], ranks: tuple[int, ...], what: str) -> None
                          f"{what} expects {wanted} but got {fmt_shape(inputs[0])}", hint)
 
 
+def require_divides(groups: int, channels: int, what: str = "") -> None:
+    """`groups` (of a grouped conv, group norm, shuffle) must split `channels` evenly."""
+    if channels % groups:
+        where = f"the {what} " if what else ""
+        raise LayerError(Code.CHANNEL_MISMATCH,
+                         f"groups={groups} does not divide {where}channels ({channels})",
+                         "pick a divisor of the channel count")
+
+
 def fmt_shape(shape: Shape) -> str:
     return "x".join(str(d) for d in shape)

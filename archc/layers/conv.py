@@ -15,6 +15,7 @@ from archc.layers.base import (
     fmt_shape,
     per_axis,
     prod,
+    require_divides,
     require_rank,
 )
 
@@ -119,11 +120,8 @@ class Conv(LayerKind):
         _check_axes(args, self.rank)
         k, s, p, d = self._geometry(args)
         c_in = inputs[0][0]
-        for what, channels in (("input", c_in), ("output", args.out)):
-            if channels % args.groups:
-                raise LayerError(Code.CHANNEL_MISMATCH,
-                                 f"groups={args.groups} does not divide the {what} channels "
-                                 f"({channels})", "groups must divide both channel counts")
+        require_divides(args.groups, c_in, "input")
+        require_divides(args.groups, args.out, "output")
         odd = all((di * (ki - 1)) % 2 == 0 for ki, di in zip(k, d))
         if args.p == "same" and (any(x != 1 for x in s) or not odd):
             raise LayerError(Code.SAME_IMPOSSIBLE,
@@ -184,13 +182,11 @@ class ConvTranspose(Conv):
     def check(self, args: ConvTArgs, inputs: list[Shape]) -> None:
         require_rank(inputs, (3,), self.name)
         _check_axes(args, 2)
-        if args.p in ("same", "valid") and args.p != "valid":
+        if args.p == "same":
             raise LayerError(Code.SAME_IMPOSSIBLE, "conv_t does not support p=same",
                              "give the padding as a number")
-        for channels in (inputs[0][0], args.out):
-            if channels % args.groups:
-                raise LayerError(Code.CHANNEL_MISMATCH,
-                                 f"groups={args.groups} does not divide {channels} channels")
+        require_divides(args.groups, inputs[0][0], "input")
+        require_divides(args.groups, args.out, "output")
         _check_output_padding(args)
         if any(o < 1 for o in self.out_shape(args, inputs)[1:]):
             raise LayerError(Code.KERNEL_TOO_LARGE, "conv_t output would be empty",

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from archc.errors import Code
-from archc.layers.base import Args, Field, LayerError, LayerKind, Shape, TorchCall, require_rank
+from archc.layers.base import (
+    Args,
+    Field,
+    LayerKind,
+    Shape,
+    TorchCall,
+    require_divides,
+    require_rank,
+)
 
 
 class GroupNormArgs(Args):
@@ -21,9 +28,7 @@ class GroupNorm(LayerKind):
 
     def check(self, args: GroupNormArgs, inputs: list[Shape]) -> None:
         require_rank(inputs, (2, 3), self.name)
-        if inputs[0][0] % args.groups:
-            raise LayerError(Code.CHANNEL_MISMATCH, f"groups={args.groups} does not divide "
-                             f"{inputs[0][0]} channels", "pick a divisor of the channel count")
+        require_divides(args.groups, inputs[0][0])
 
     def params(self, args: GroupNormArgs, inputs: list[Shape]) -> int:
         return 2 * inputs[0][0] if args.affine else 0

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from archc.errors import Code
-from archc.layers.base import Args, Field, LayerError, LayerKind, Shape, TorchCall, require_rank
+from archc.layers.base import (
+    Args,
+    Field,
+    LayerError,
+    LayerKind,
+    Shape,
+    TorchCall,
+    require_divides,
+    require_rank,
+)
 
 
 class Identity(LayerKind):
@@ -78,9 +87,7 @@ class ChannelShuffle(LayerKind):
 
     def check(self, args: ChannelShuffleArgs, inputs: list[Shape]) -> None:
         require_rank(inputs, (3,), self.name)
-        if inputs[0][0] % args.groups:
-            raise LayerError(Code.CHANNEL_MISMATCH, f"groups={args.groups} does not divide "
-                             f"{inputs[0][0]} channels")
+        require_divides(args.groups, inputs[0][0])
 
     def torch(self, args: ChannelShuffleArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.ChannelShuffle", (args.groups,))
