@@ -7,7 +7,7 @@ so independent mistakes in one file are all reported.
 
 from __future__ import annotations
 
-import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -15,7 +15,14 @@ from archc import ast as A
 from archc._perf import stage
 from archc.errors import ArchcError, Code, Diagnostic, Span
 from archc.layers import REGISTRY, Args, LayerKind
-from archc.layers.base import ValidationError
+from archc.layers.aliases import (
+    ARGUMENT_ALIASES,
+    KIND_ALIASES,
+    VALUE_ALIASES,
+    alias_of,
+    suggest,
+)
+from archc.layers.base import ValidationError, argument_problems
 from archc.sizes import MAX_DEPTH, check_size, frozen_key
 
 Value = Any  # int | float | bool | str | tuple, or a codegen `Sym`
@@ -343,7 +350,7 @@ class Expander:
         return SeqNode(name, self._items(items, inner), indexed, span)
 
     def _repeat(self, item: A.Repeat, ctx: Ctx) -> list[TreeNode]:
-        count = self.eval(item.count, ctx.env)
+        count = self.eval(item.count, ctx.env, ctx.trace, _block_of(ctx))
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             self.error(Code.BAD_ARGUMENT, f"repeat count must be a positive integer, got {count!r}",
                        item.count.span, trace=ctx.trace)
@@ -430,11 +437,13 @@ class Expander:
         kind = REGISTRY.get(name)
         if kind is None or kind.internal:
             kind = None
-            known = [k for k, v in REGISTRY.items() if not v.internal] + list(self.blocks)
-            known += list(KEYWORDS)
-            close = _close_matches(name, known, n=3, cutoff=0.6)
-            hint = ("did you mean " + " or ".join(f"`{c}`" for c in close) + "?") if close else (
-                "layer kinds: " + ", ".join(sorted(known)))
+            kinds = sorted(k for k, v in REGISTRY.items() if not v.internal)
+            close = suggest(name, [*kinds, *self.blocks, *KEYWORDS], KIND_ALIASES)
+            if close:
+                hint = _did_you_mean(close, name, alias_of(name, KIND_ALIASES))
+            else:
+                hint = "layer kinds: " + ", ".join(kinds) + (
+                    "; blocks: " + ", ".join(sorted(self.blocks)) if self.blocks else "")
             self.error(Code.UNKNOWN_LAYER, f"unknown layer or block `{name}`", span, hint, trace)
         return kind
 
@@ -464,7 +473,7 @@ class Expander:
                            ctx.trace)
                 ok = False
                 continue
-            value = self.eval(arg.value, ctx.env, ctx.trace)
+            value = self.eval(arg.value, ctx.env, ctx.trace, _block_of(ctx))
             if value is _ERROR:
                 ok = False
                 continue
@@ -472,8 +481,9 @@ class Expander:
         return bound if ok else None
 
     def _unknown_arg(self, owner: str, arg: A.Arg, names: list[str], trace: Trace) -> None:
-        close = _close_matches(arg.name or "", names, n=1, cutoff=0.5)
-        hint = f"did you mean `{close[0]}`?" if close else (
+        close = suggest(arg.name or "", names, ARGUMENT_ALIASES, n=1, cutoff=0.5)
+        hint = _did_you_mean(close, arg.name or "", alias_of(arg.name or "", ARGUMENT_ALIASES)
+                             ) if close else (
             f"`{owner}` takes: {', '.join(names)}" if names else f"`{owner}` takes no arguments")
         self.error(Code.UNKNOWN_ARGUMENT, f"`{owner}` has no argument `{arg.name}`", arg.span, hint,
                    trace)
@@ -497,21 +507,21 @@ class Expander:
         try:
             args = kind.Args.model_validate(values, strict=True)
         except ValidationError as exc:
-            for err in _one_per_argument(exc.errors()):
-                key = str(err["loc"][0]) if err["loc"] else ""
+            for key, (problem, wanted) in argument_problems(exc).items():
                 span = bound[key][1].span if key in bound else _default_span(ctx, kind, key,
                                                                               call.span)
                 got = values.get(key)
-                if err["type"] == "missing":
+                if problem == "missing":
                     self.error(Code.MISSING_ARGUMENT, f"`{kind.name}` needs `{key}`", call.span,
                                f"e.g. {kind.doc}" if kind.doc else None, ctx.trace)
                 elif key in bound and _undefined_name(bound[key][1].value, ctx.env):
+                    symbols = [*_SYMBOLS, *re.findall(r"`(\w+)`", wanted)]
                     self.error(Code.UNDEFINED_NAME, f"`{got}` is not defined here, nor a value "
-                               f"`{kind.name}` takes for `{key}` ({_pydantic_message(err)})",
-                               span, _parameter_hint(got, ctx.env), ctx.trace)
+                               f"`{kind.name}` takes for `{key}` (it takes {wanted})", span,
+                               _parameter_hint(got, ctx.env, _block_of(ctx), symbols), ctx.trace)
                 else:
                     self.error(Code.BAD_ARGUMENT, f"`{kind.name}` argument `{key}`="
-                               f"{_show(got)}: {_pydantic_message(err)}", span, None, ctx.trace)
+                               f"{_show(got)} must be {wanted}", span, None, ctx.trace)
             return None
         self._valid_args[cache_key] = args
         return args
@@ -545,7 +555,7 @@ class Expander:
             if param.name in bound:
                 env[param.name] = bound[param.name][0]
             elif param.default is not None:
-                env[param.name] = self.eval(param.default, env, ctx.trace)
+                env[param.name] = self.eval(param.default, env, ctx.trace, block.name)
             else:
                 self.error(Code.MISSING_ARGUMENT, f"block `{block.name}` needs `{param.name}`",
                            call.span, f"signature: {block.name}({_signature(block)})", ctx.trace)
@@ -554,13 +564,15 @@ class Expander:
 
     # ---- expressions ---------------------------------------------------------------
 
-    def eval(self, expr, env: dict[str, Value], trace: Trace = ()) -> Value:
+    def eval(self, expr, env: dict[str, Value], trace: Trace = (),
+             block: str | None = None) -> Value:
+        """`expr`'s value; `block`: the block whose body holds it (None: a network's)."""
         try:
             return evaluate(expr, env)
         except EvalError as exc:
             hint = exc.hint
             if exc.code is Code.UNDEFINED_NAME:
-                hint = _parameter_hint(exc.message.split("`")[1], env)
+                hint = _parameter_hint(exc.message.split("`")[1], env, block)
             self.error(exc.code, exc.message, exc.span, hint, trace)
             return _ERROR
 
@@ -585,10 +597,20 @@ def _default_span(ctx: Ctx, kind: LayerKind, key: str, otherwise: Span) -> Span:
     return ctx.defaults.get(kind.name, {}).get(key, (None, otherwise))[1]
 
 
-def _close_matches(word: str, known: list[str], n: int, cutoff: float) -> list[str]:
-    """difflib's suggestions, for names of a sane length (difflib indexes every character of
-    `word`, so a megabyte-long name would cost seconds)."""
-    return difflib.get_close_matches(word, known, n=n, cutoff=cutoff) if len(word) <= 100 else []
+def _did_you_mean(close: list[str], word: str, alias: tuple[str, str] | None) -> str:
+    """"did you mean `a` or `b`?", saying so when `word` is PyTorch's name for the first."""
+    text = "did you mean " + " or ".join(f"`{c}`" for c in close) + "?"
+    if alias is not None and alias[1] == close[0] and _squash(word) != _squash(close[0]):
+        text += f" (PyTorch's `{alias[0]}` is `{alias[1]}` in archc)"
+    return text
+
+
+def _squash(name: str) -> str:
+    return name.lower().replace("_", "")
+
+
+def _block_of(ctx: Ctx) -> str | None:
+    return ctx.stack[-1] if ctx.stack else None
 
 KEYWORDS = ("residual", "shortcut", "concat", "branch", "side", "input", "defaults", "block",
             "network")
@@ -643,13 +665,22 @@ def _undefined_name(expr, env: dict[str, Value]) -> bool:
     return isinstance(expr, A.NameRef) and expr.name not in env and expr.name not in _SYMBOLS
 
 
-def _parameter_hint(name: str, env: dict[str, Value]) -> str:
-    close = _close_matches(name, list(env), n=1, cutoff=0.5)
+def _parameter_hint(name: str, env: dict[str, Value], block: str | None,
+                    symbols: list[str] | tuple[str, ...] = ()) -> str:
+    """A hint for a name nothing defines: a close parameter or symbol, else what is in scope.
+    `block` is the block the name is used in (None: a network)."""
+    close = suggest(name, list(env), n=1, cutoff=0.5)
     if close:
         return f"did you mean the block parameter `{close[0]}`?"
+    close = suggest(name, list(dict.fromkeys(symbols)), VALUE_ALIASES, n=1, cutoff=0.5)
+    if close:
+        return f"did you mean `{close[0]}`?"
     if env:
         return "block parameters here: " + ", ".join(env)
-    return "only blocks have parameters; a network's arguments are numbers or symbols"
+    if block is not None:
+        return (f"block `{block}` has no parameters; declare one in its parentheses, e.g. "
+                f"`block {block}(c) {{ ... }}`, or write a number")
+    return "a network has no parameters: write a number (or define a block with parameters)"
 
 
 def _too_big(value) -> bool:
@@ -671,28 +702,6 @@ def _show(value: Value) -> str:
     if isinstance(value, tuple):
         return "(" + ", ".join(_show(v) for v in value) + ")"
     return str(value)
-
-
-def _one_per_argument(errors: list[dict]) -> list[dict]:
-    """pydantic reports a union mismatch once per member; merge them into one message per
-    argument ("should be a valid integer, a valid tuple or 'same' or 'valid'")."""
-    merged: dict[str, dict] = {}
-    for err in errors:
-        key = str(err["loc"][0]) if err["loc"] else ""
-        if key not in merged:
-            merged[key] = dict(err)
-        elif err["msg"].startswith("Input should be "):
-            first = merged[key]["msg"]
-            if first.startswith("Input should be "):
-                wanted = err["msg"].removeprefix("Input should be ")
-                if wanted not in first:
-                    merged[key]["msg"] = f"{first}, or {wanted}"
-    return list(merged.values())
-
-
-def _pydantic_message(err: dict) -> str:
-    msg = err["msg"]
-    return msg[0].lower() + msg[1:] if msg else "invalid value"
 
 
 def _signature(block: A.BlockDef) -> str:

@@ -151,3 +151,125 @@ def test_workflow_installs_this_repository() -> None:
 def test_test_extra_has_what_the_tests_import() -> None:
     extra = " ".join(_pyproject()["project"]["optional-dependencies"]["test"]).lower()
     assert "pyyaml" in extra  # tests of .pre-commit-hooks.yaml and the workflow read YAML
+
+
+# ---- did-you-mean, as PyTorch users type -----------------------------------------------------
+
+def diagnostics(text: str):
+    import archc
+
+    with pytest.raises(archc.ArchcError) as caught:
+        archc.loads(text, "t.arch")
+    return caught.value.diagnostics
+
+
+def hint_for(line: str, blocks: str = "") -> str:
+    found = diagnostics(f"{blocks}\nnetwork N {{\n input 3x32x32\n {line}\n}}\n")
+    assert len(found) == 1, found
+    return found[0].hint
+
+
+@pytest.mark.parametrize(("written", "meant"), [
+    ("ReLU", "relu"), ("Relu", "relu"), ("RELU6", "relu6"), ("Conv2d(8, k=3)", "conv"),
+    ("conv2d(8, k=3)", "conv"), ("MaxPool2d(2)", "maxpool"), ("BatchNorm2d", "bn"),
+    ("batchnorm", "bn"), ("batch_norm", "bn"), ("AdaptiveAvgPool2d(1)", "adaptive_avgpool"),
+    ("Adaptive_AvgPool(1)", "adaptive_avgpool"), ("LeakyReLU", "leaky_relu"),
+    ("ConvTranspose2d(8, k=2)", "conv_t"),
+])
+def test_layer_names_as_pytorch_users_type_them(written: str, meant: str) -> None:
+    hint = hint_for(written)
+    assert hint.startswith(f"did you mean `{meant}`?"), hint
+    assert " or " not in hint.split("?")[0]  # the one answer, not a list led by a neighbour
+
+
+@pytest.mark.parametrize(("written", "meant"), [
+    ("conv(8, k=3, padding=1)", "p"), ("conv(8, k=3, stride=2)", "s"),
+    ("conv(8, kernel_size=3)", "k"), ("conv(out_channels=8, k=3)", "out"),
+    ("maxpool(2, ceil_mode=true)", "ceil"), ("upsample(scale_factor=2)", "scale"),
+    ("leaky_relu(negative_slope=0.1)", "slope"), ("conv(8, k=3, Dilation=2)", "d"),
+])
+def test_argument_names_as_pytorch_users_type_them(written: str, meant: str) -> None:
+    assert hint_for(written).startswith(f"did you mean `{meant}`?")
+
+
+@pytest.mark.parametrize(("value", "meant"), [("False", "false"), ("True", "true"),
+                                              ("FALSE", "false")])
+def test_python_booleans_suggest_archc_ones(value: str, meant: str) -> None:
+    found = diagnostics(f"network N {{ input 3x8x8 conv(8, k=3, bias={value}) }}")
+    assert [d.code.value for d in found] == ["E105"]
+    assert found[0].hint == f"did you mean `{meant}`?"
+    assert "block" not in found[0].hint
+
+
+def test_symbols_are_suggested_from_what_the_argument_takes() -> None:
+    [found] = diagnostics("network N { input 3x8x8 conv(8, k=3, p=Same) }")
+    assert found.hint == "did you mean `same`?"
+
+
+def test_messages_never_use_pydanticss_wording() -> None:
+    text = ("network N { input 3x8x8 conv(0, k=3) conv(8, k=3, p=1.5) conv(8, k=3, bias=2)\n"
+            " conv(8, k=3, init=he) dropout(2.0) conv(8, k=(3, 1.5)) }")
+    for diag in diagnostics(text):
+        assert "should be" not in diag.message.lower() and "input" not in diag.message, diag
+        assert "valid" not in diag.message.replace("`valid`", ""), diag
+
+
+def test_unknown_layer_lists_layer_kinds_only_once_each() -> None:
+    hint = hint_for("qqqqqqqq", blocks="block Stem() { relu }")
+    kinds, _, blocks = hint.removeprefix("layer kinds: ").partition("; blocks: ")
+    listed = kinds.split(", ")
+    assert len(listed) == len(set(listed))
+    for keyword in ("block", "branch", "defaults", "input", "network", "residual", "shortcut",
+                    "side"):
+        assert keyword not in listed
+    assert "concat" in listed and "conv" in listed and blocks == "Stem"
+
+
+def test_keywords_are_still_suggested_for_typos() -> None:
+    assert hint_for("resdiual { relu }").startswith("did you mean `residual`?")
+
+
+def test_undefined_name_in_a_parameterless_block_says_so() -> None:
+    [found] = diagnostics("block B() { conv(width, k=3) }\n"
+                          "network N { input 3x8x8 B }")
+    assert found.code.value == "E105"
+    assert "only blocks have parameters" not in found.hint
+    assert "block `B` has no parameters" in found.hint
+
+
+def test_undefined_name_in_a_network_says_networks_have_no_parameters() -> None:
+    [found] = diagnostics("network N { input 3x8x8 conv(width, k=3) }")
+    assert "a network has no parameters" in found.hint
+
+
+def test_alias_table_names_real_pytorch_modules_and_arguments() -> None:
+    """Independent check: every PyTorch name in the table exists in torch.nn, and the layer
+    it maps to is emitted as that module (the registry's own codegen says so)."""
+    torch = pytest.importorskip("torch")
+    import inspect
+
+    from archc.layers import REGISTRY
+    from archc.layers.aliases import ARGUMENT_ALIASES, KIND_ALIASES
+
+    for name, kind in KIND_ALIASES.items():
+        assert kind in REGISTRY, name
+        assert hasattr(torch.nn, name) or hasattr(torch, name), name
+    keywords = set()
+    for name in dir(torch.nn):
+        cls = getattr(torch.nn, name)
+        if isinstance(cls, type) and issubclass(cls, torch.nn.Module):
+            keywords |= set(inspect.signature(cls).parameters)
+    fields = {f for kind in REGISTRY.values() for f in kind.Args.model_fields}
+    for name, target in ARGUMENT_ALIASES.items():
+        assert name in keywords, name
+        assert target in fields, target
+
+
+def test_readme_documents_the_alias_table() -> None:
+    from archc.layers.aliases import markdown_table
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Coming from PyTorch", 1)[1].split("\n## ", 1)[0]
+    assert markdown_table() in section
+    assert "| `bn` | `BatchNorm2d`, `BatchNorm1d` |" in section
+    assert "| `p=` | `padding=` |" in section
