@@ -273,3 +273,50 @@ def test_readme_documents_the_alias_table() -> None:
     assert markdown_table() in section
     assert "| `bn` | `BatchNorm2d`, `BatchNorm1d` |" in section
     assert "| `p=` | `padding=` |" in section
+
+
+# ---- syntax errors: the real cause, once --------------------------------------------------------
+
+def syntax_errors(text: str):
+    from archc.errors import ArchcError
+    from archc.parse import parse_text
+
+    with pytest.raises(ArchcError) as caught:
+        parse_text(text, "t.arch")
+    return caught.value.diagnostics
+
+
+def test_missing_parenthesis_is_one_error_not_a_cascade() -> None:
+    text = "network N {\n  input 3x32x32\n  conv(16, k=3, p=1 relu\n  flatten\n  linear(10)\n}\n"
+    [diag] = syntax_errors(text)
+    assert (diag.code.value, diag.span.line, diag.span.col) == ("E001", 3, 21)
+    assert "')'" in diag.message
+    assert [(n, s.line, s.col) for n, s in diag.notes] == [("unclosed '(' opened", 3, 7)]
+
+
+def test_missing_brace_after_a_block_names_the_block_not_the_input_line() -> None:
+    text = ("block B(c) {\n  conv(c, k=3, p=1) relu\n\nnetwork N {\n  input 3x32x32\n"
+            "  B(16)\n  flatten\n  linear(10)\n}\n")
+    [diag] = syntax_errors(text)
+    assert (diag.span.line, diag.span.col) == (1, 12)
+    assert diag.message == "'{' is not closed before `network` on line 4; expected '}'"
+    assert "3x32x32" not in diag.message and "`block B(c) {`" in diag.hint
+
+
+def test_end_of_file_says_which_brace_is_open() -> None:
+    text = "network N {\n  input 3x32x32\n  conv(16, k=3)\n  residual {\n    relu\n"
+    [diag] = syntax_errors(text)
+    assert diag.code.value == "E002"
+    assert "the '{' of `residual {` on line 4 is not closed" in diag.message
+    assert [(s.line, s.col) for _, s in diag.notes] == [(4, 12)]
+
+
+def test_errors_before_an_unclosed_bracket_are_still_reported() -> None:
+    text = "network A {\n  input 3x8x8\n  relu $\n}\nnetwork B {\n  input 3x8x8\n  conv(4, k=3\n}\n"
+    found = [(d.code.value, d.span.line) for d in syntax_errors(text)]
+    assert found == [("E003", 3), ("E001", 8)]
+
+
+def test_balanced_files_keep_one_error_per_broken_line() -> None:
+    text = "network N {\n  input 3x8x8\n  conv(6 k=5) relu\n  maxpool(2))\n  linear(10)\n}\n"
+    assert [d.span.line for d in syntax_errors(text)] == [3, 4]
