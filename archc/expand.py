@@ -243,13 +243,25 @@ class Expander:
                    "blocks cannot recurse; use `* N` to repeat", trace)
 
     def _input_dims(self, decl: A.InputDecl, override: tuple[int, ...] | None) -> tuple[int, ...]:
+        """The input's shape; () when it is invalid (reported; nothing is analysed after it)."""
         dims = tuple(override or decl.dims)
+        shown = "x".join(map(str, dims))
         if not 1 <= len(dims) <= 3 or any(d < 1 for d in dims):
-            self.error(Code.BAD_DIMS, f"input {'x'.join(map(str, dims))} must have 1 to 3 "
-                       "positive dimensions (F, CxL or CxHxW)", decl.span)
-        elif any(d > self.limits.max_dim for d in dims):
+            hint = (f"shapes are per sample, without the batch: write `input "
+                    f"{'x'.join(map(str, dims[1:]))}`" if len(dims) == 4 and all(dims[1:])
+                    else "write e.g. `input 3x224x224` (image), `1x100` or `1960`")
+            self.error(Code.BAD_DIMS, f"input {shown} must have 1 to 3 positive dimensions "
+                       "(F, CxL or CxHxW)", decl.span, hint)
+            return ()
+        if any(d > self.limits.max_dim for d in dims):
             self.error(Code.VALUE_TOO_LARGE, f"input dimension above the cap of "
                        f"{self.limits.max_dim}", decl.span)
+            return ()
+        if len(dims) == 3 and dims[2] in (1, 3, 4) and min(dims[:2]) >= 16:
+            self.error(Code.CHANNELS_LAST, f"input {shown} reads as {dims[0]} channels of "
+                       f"{dims[1]}x{dims[2]}; is it height x width x channels?", decl.span,
+                       f"archc reads CxHxW (PyTorch's order): write `input "
+                       f"{dims[2]}x{dims[0]}x{dims[1]}`")
         return dims
 
     def _defaults(self, decls: list[A.Defaults], inherited: dict) -> dict:
@@ -289,7 +301,11 @@ class Expander:
     def _item(self, item, ctx: Ctx) -> list[TreeNode]:
         label = getattr(item, "label", None) or (item.name if isinstance(item, A.Side) else None)
         if label is not None and not self._label_ok(label, item, ctx):
-            return []
+            if isinstance(item, A.Side):  # a side output never changes the main path
+                return []
+            # the label is reported; the layer itself still counts, as if unlabelled, so the
+            # shapes after it are checked and no knock-on error follows
+            item = item.model_copy(update={"label": None})
         if self._depth >= MAX_DEPTH:
             self.error(Code.TOO_DEEP, f"the expanded network nests deeper than {MAX_DEPTH} "
                        "levels (containers and block calls)", item.span,
@@ -463,9 +479,11 @@ class Expander:
                     continue
                 key = positional[index]
             elif arg.name not in names:
-                self._unknown_arg(owner, arg, names, ctx.trace)
-                ok = False
-                continue
+                meant = self._unknown_arg(owner, arg, names, ctx.trace)
+                if meant is None or meant in bound or any(a.name == meant for a in call.args):
+                    ok = False
+                    continue
+                key = meant  # reported; bound as meant so the layers after it are checked
             else:
                 key = arg.name
             if key in bound:
@@ -480,13 +498,21 @@ class Expander:
             bound[key] = (value, arg)
         return bound if ok else None
 
-    def _unknown_arg(self, owner: str, arg: A.Arg, names: list[str], trace: Trace) -> None:
+    def _unknown_arg(self, owner: str, arg: A.Arg, names: list[str], trace: Trace
+                     ) -> str | None:
+        """Report an unknown argument; returns the one it surely means (a different case, or
+        PyTorch's name for it), if any."""
         close = suggest(arg.name or "", names, ARGUMENT_ALIASES, n=1, cutoff=0.5)
         hint = _did_you_mean(close, arg.name or "", alias_of(arg.name or "", ARGUMENT_ALIASES)
                              ) if close else (
             f"`{owner}` takes: {', '.join(names)}" if names else f"`{owner}` takes no arguments")
         self.error(Code.UNKNOWN_ARGUMENT, f"`{owner}` has no argument `{arg.name}`", arg.span, hint,
                    trace)
+        word = arg.name or ""
+        alias = alias_of(word, ARGUMENT_ALIASES)
+        if close and (_squash(close[0]) == _squash(word) or (alias and alias[1] == close[0])):
+            return close[0]
+        return None
 
     def _layer_args(self, call: A.Call, kind: LayerKind, ctx: Ctx) -> Args | None:
         fields = list(kind.Args.model_fields)
@@ -729,14 +755,20 @@ def find_network(spec: A.SpecFile, name: str | None) -> A.Network:
         raise ArchcError([Diagnostic(Code.NO_NETWORK, "the file defines no network",
                                      Span(spec.file, 1, 1, 1, 2),
                                      "add `network Name { input 3x224x224 ... }`")])
-    if name is None:
+    if name is None:  # the documented default: the last network, as a file reads top-down
         return spec.networks[-1]
     for net in spec.networks:
         if net.name == name:
             return net
-    names = ", ".join(n.name for n in spec.networks)
-    raise ArchcError([Diagnostic(Code.NO_NETWORK, f"no network named `{name}` (found: {names})",
-                                 Span(spec.file, 1, 1, 1, 2))])
+    folded = [net for net in spec.networks if net.name.lower() == name.lower()]
+    if len(folded) == 1:  # --network resnet50 finds ResNet50
+        return folded[0]
+    names = ", ".join(f"`{n.name}`" for n in spec.networks)
+    first = spec.networks[0].span
+    raise ArchcError([Diagnostic(Code.NO_NETWORK, f"no network named `{name}`; this file defines "
+                                 f"{names}", Span(first.file, first.line, first.col, first.line,
+                                                  first.col + len("network")),
+                                 "pass one of these names to --network")])
 
 
 def expand(spec: A.SpecFile, network: str | None = None, limits: Limits | None = None,

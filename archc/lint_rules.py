@@ -367,6 +367,9 @@ _COMPILER: dict[str, tuple[str, str]] = {
              "information is silently dropped, and shapes drift from what was intended.",
              "Adjust padding or the input size so the windows tile the input (or use "
              "`ceil=true` on pooling)."),
+    "W102": ("Images on disk are often height x width x channels; archc (like PyTorch) reads "
+             "CxHxW, so 32x32x3 is 32 channels of 32x3 and every count after it is wrong.",
+             "Write the channels first: `input 3x32x32`."),
 }
 
 _BUDGET_WHY = ("Teams review architecture changes like code: a budget turns 'the model got "

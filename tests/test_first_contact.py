@@ -320,3 +320,86 @@ def test_errors_before_an_unclosed_bracket_are_still_reported() -> None:
 def test_balanced_files_keep_one_error_per_broken_line() -> None:
     text = "network N {\n  input 3x8x8\n  conv(6 k=5) relu\n  maxpool(2))\n  linear(10)\n}\n"
     assert [d.span.line for d in syntax_errors(text)] == [3, 4]
+
+
+# ---- every independent error at once, and no knock-on errors ------------------------------------
+
+def codes(text: str) -> list[tuple[str, int]]:
+    return sorted((d.code.value, d.span.line) for d in diagnostics(text))
+
+
+def test_argument_errors_after_an_earlier_error_are_reported_in_the_same_run() -> None:
+    text = ("network N {\n input 3x32x32\n conv(16, k=3, p=1, strid=1)\n conv(0, k=3)\n"
+            " conv(8, k=0)\n maxpool(0)\n conv(8, k=3, s=2, p=same)\n convv(8, k=3)\n}\n")
+    assert codes(text) == [("E101", 8), ("E102", 3), ("E104", 4), ("E104", 5), ("E104", 6),
+                           ("E205", 7)]
+
+
+def test_pytorch_argument_names_are_checked_as_meant() -> None:
+    """`stride=2` is reported, and the layers after it are checked with s=2: the residual
+    below only fits at 16x16, so a wrong guess (or none) would hide or invent an E203."""
+    text = ("network N {\n input 3x32x32\n conv(16, k=3, p=1, stride=2)\n"
+            " residual { conv(16, k=3, p=1) }\n conv(8, k=17)\n}\n")
+    assert codes(text) == [("E102", 3), ("E201", 5)]  # 16 < 17: kernel too large at 16x16
+
+
+def test_a_rejected_label_does_not_drop_its_layer() -> None:
+    text = ("network N {\n input 3x32x32\n conv(16, k=3, p=1)\n x: relu\n residual {\n"
+            "  conv(32, k=3, p=1)\n } shortcut {\n  x: conv(32, k=1)\n }\n flatten linear(10)\n}\n")
+    assert codes(text) == [("E106", 8)]  # no E203: the projection still counts
+
+
+def test_a_batch_dimension_gets_a_hint_and_no_knock_on_error() -> None:
+    [diag] = diagnostics("network N {\n input 1x3x224x224\n conv(16, k=3)\n}\n")
+    assert diag.code.value == "E004"
+    assert diag.hint == "shapes are per sample, without the batch: write `input 3x224x224`"
+
+
+@pytest.mark.parametrize(("dims", "warned"), [("32x32x3", True), ("224x224x3", True),
+                                              ("28x28x1", True), ("3x32x32", False),
+                                              ("64x8x3", False), ("1x100", False)])
+def test_channels_last_input_is_a_warning(dims: str, warned: bool) -> None:
+    import archc
+
+    model = archc.loads(f"network N {{ input {dims} relu }}")
+    found = [(d.code.value, d.span.line) for d in model.analysis.warnings]
+    assert found == ([("W102", 1)] if warned else [])
+    if warned:
+        c_last = dims.split("x")[-1]
+        assert f"`input {c_last}x" in model.analysis.warnings[0].hint
+
+
+def test_channels_last_warning_comes_with_the_errors_it_explains() -> None:
+    found = diagnostics("network N {\n input 32x32x3\n conv(16, k=5)\n}\n")
+    assert [d.code.value for d in found] == ["E201", "W102"]
+
+
+# ---- several networks -----------------------------------------------------------------------
+
+TWO = "# two networks\n\nnetwork Small { input 3x8x8 relu }\nnetwork Big { input 3x16x16 relu }\n"
+
+
+def test_default_network_is_the_last_and_the_cli_says_so(tmp_path) -> None:
+    spec = write(tmp_path, TWO)
+    result = CliRunner().invoke(main, ["check", spec])
+    assert result.exit_code == 0 and result.stdout.startswith("Big: 3x16x16")
+    assert "defines 2 networks (Small, Big); using the last, Big" in result.stderr
+    one = write(tmp_path, "network Only { input 3x8x8 relu }\n", "one.arch")
+    assert CliRunner().invoke(main, ["check", one]).stderr == ""
+
+
+def test_network_option_ignores_case_when_one_name_matches(tmp_path) -> None:
+    spec = write(tmp_path, TWO)
+    result = CliRunner().invoke(main, ["check", spec, "--network", "small"])
+    assert result.exit_code == 0 and result.stdout.startswith("Small: 3x8x8")
+
+
+def test_unknown_network_lists_the_networks_at_the_first_network(tmp_path) -> None:
+    import archc
+
+    with pytest.raises(archc.ArchcError) as caught:
+        archc.loads(TWO, "t.arch", network="Medium")
+    [diag] = caught.value.diagnostics
+    assert diag.code.value == "E110"
+    assert "`Small`, `Big`" in diag.message
+    assert (diag.span.line, diag.span.col) == (3, 1)  # not the comment on line 1

@@ -123,8 +123,13 @@ class LayerKind:
     loss_activation: ClassVar[bool] = False  # an output activation losses usually apply (lint)
     doc: ClassVar[str] = ""
 
+    def check_args(self, args: Args) -> None:
+        """Raise `LayerError` for arguments that are wrong whatever the input (k=0). Run before
+        `check`, and also after an upstream error, when the input shape is unknown."""
+
     def check(self, args: Args, inputs: list[Shape]) -> None:
-        """Raise `LayerError` when the inputs do not fit. Only here may a rule compare values."""
+        """Raise `LayerError` when the inputs do not fit. Only here and in `check_args` may a
+        rule compare values."""
 
     def out_shape(self, args: Args, inputs: list[Shape]) -> Shape:
         return inputs[0]
