@@ -403,3 +403,49 @@ def test_unknown_network_lists_the_networks_at_the_first_network(tmp_path) -> No
     assert diag.code.value == "E110"
     assert "`Small`, `Big`" in diag.message
     assert (diag.span.line, diag.span.col) == (3, 1)  # not the comment on line 1
+
+
+# ---- generated code reads as written -------------------------------------------------------------
+
+NESTED = """block Inner(c) { conv(c, k=3, p=1) relu }
+block Outer(c) {
+  Inner(c)
+  relu6
+  relu6
+}
+network SqueezeNet1_0 { input 3x32x32 Outer(8) Outer(16) }
+"""
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("ResNeXt50_32x4d", "ResNeXt50_32x4d"), ("SqueezeNet1_0", "SqueezeNet1_0"),
+    ("wide_resnet50_2", "WideResnet50_2"), ("my_net", "MyNet"), ("LeNet5", "LeNet5"),
+])
+def test_class_names_keep_underscores_between_numbers(name: str, expected: str) -> None:
+    from archc.codegen.names import class_name
+
+    assert class_name(name) == expected
+
+
+def test_layer_kinds_ending_in_a_digit_are_numbered_after_an_underscore() -> None:
+    import archc
+
+    names = [row.name for row in archc.loads(NESTED).layers]
+    assert "Outer1.relu6_1" in names and "Outer2.relu6_2" in names
+    assert not any(n.endswith(("relu61", "relu62")) for n in names)
+    blocks = archc.loads("block stage2() { relu }\nnetwork N { input 4 stage2 stage2 }")
+    assert [row.name for row in blocks.layers] == ["stage2_1.relu1", "stage2_2.relu1"]
+
+
+def test_no_generated_comment_is_empty() -> None:
+    import re
+
+    import archc
+    from archc.codegen.pytorch import generate
+
+    source = generate(archc.loads(NESTED), "nested.arch").source
+    assert "class SqueezeNet1_0(nn.Module)" in source
+    assert not re.search(r"# line \d+: *$", source, re.MULTILINE)
+    # the nested call's output in each instance of Outer: 8 and 16 channels
+    assert re.search(r"self\.Inner1 = Inner\(.*\)  # line 3: 8x32x32, 16x32x32$", source,
+                     re.MULTILINE)
