@@ -449,3 +449,30 @@ def test_no_generated_comment_is_empty() -> None:
     # the nested call's output in each instance of Outer: 8 and 16 channels
     assert re.search(r"self\.Inner1 = Inner\(.*\)  # line 3: 8x32x32, 16x32x32$", source,
                      re.MULTILINE)
+
+
+# ---- the params table never cuts a number ---------------------------------------------------
+
+@pytest.mark.parametrize("width", [70, 80])
+@pytest.mark.parametrize("spec", ["specs/resnet50.arch", "specs/googlenet_aux.arch",
+                                  "examples/bottleneck.arch", "specs/vgg16.arch"])
+def test_table_numbers_are_never_cut(spec: str, width: int) -> None:
+    import io
+
+    from rich.console import Console
+
+    import archc
+    from archc import report
+
+    analysis = archc.load(ROOT / spec).analysis
+    out = io.StringIO()
+    Console(file=out, width=width, no_color=True).print(report.to_table(analysis))
+    text = out.getvalue()
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= width
+    tokens = set(text.split())
+    for row in analysis.layers:  # every number and shape is printed whole, as its own token
+        for cell in (f"{row.params:,}", f"{row.macs:,}", "x".join(map(str, row.output))):
+            assert cell in tokens, (row.name, cell)
+    for b in analysis.bottlenecks:
+        assert f"{b.direct_macs:,}" in tokens and f"{b.bottleneck_macs:,}" in tokens
