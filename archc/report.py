@@ -117,7 +117,10 @@ def to_table(a: Analysis, view: View = View(), ascii_only: bool = False):
 def _bottleneck_table(a: Analysis, view: View, style):
     from rich.table import Table
 
-    table = Table(title="1x1 bottlenecks", box=style, title_justify="left")
+    from rich import box
+
+    table = Table(title="1x1 bottlenecks", box=style, title_justify="left",
+                  pad_edge=style is box.ASCII)
     cells = [[b.name, b.reduce, f"{b.direct_macs * view.batch:,}",
               f"{b.bottleneck_macs * view.batch:,}", f"{b.ratio:.2f}x"] for b in a.bottlenecks]
     titles = ("Conv", "After 1x1", "Direct MACs", "With bottleneck", "Saving")

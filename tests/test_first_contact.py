@@ -476,3 +476,69 @@ def test_table_numbers_are_never_cut(spec: str, width: int) -> None:
             assert cell in tokens, (row.name, cell)
     for b in analysis.bottlenecks:
         assert f"{b.direct_macs:,}" in tokens and f"{b.bottleneck_macs:,}" in tokens
+
+
+# ---- the README tells the truth ------------------------------------------------------------------
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_json_example_is_the_real_output() -> None:
+    import re
+    import shlex
+
+    match = re.search(r"^\$ echo (.+) \| archc params - --format json\n(.*?)^```", README,
+                      re.MULTILINE | re.DOTALL)
+    assert match, "the JSON example is not shown with its command"
+    spec = shlex.split(match.group(1))[0]
+    result = CliRunner().invoke(main, ["params", "-", "--format", "json"], input=spec + "\n")
+    assert result.exit_code == 0
+    assert result.stdout == match.group(2)
+
+
+def test_readme_lists_the_lessons_lint_warns_about() -> None:
+    import json
+    import re
+
+    result = CliRunner().invoke(main, ["lint", "--format", "json", str(ROOT / "examples")])
+    found = {(d["code"], d["file"].replace(str(ROOT) + "/", ""))
+             for d in json.loads(result.stdout)["diagnostics"]}
+    section = README.split("The examples are lessons, not templates", 1)[1].split("\n\n`", 1)[0]
+    listed = set()
+    for bullet in section.split("\n- ")[1:]:
+        code = bullet.split()[0]
+        listed |= {(code, path) for path in re.findall(r"`(examples/[\w/]+\.arch)`", bullet)}
+    assert found and listed == found
+
+
+def test_readme_never_assumes_a_gpu() -> None:
+    for line in README.splitlines():
+        if ".cuda()" in line or "device='cuda'" in line or 'device="cuda"' in line:
+            assert "is_available()" in line, line
+
+
+def test_shell_completion_documented_is_what_click_serves() -> None:
+    import os
+
+    assert "_ARCHC_COMPLETE=bash_source archc" in README and "NO_COLOR" in README
+    env = {**os.environ, "_ARCHC_COMPLETE": "bash_source"}
+    result = subprocess.run([sys.executable, "-m", "archc"], env=env, capture_output=True,
+                            text=True, timeout=60, cwd=ROOT)
+    assert "_archc_completion()" in result.stdout
+
+
+def test_no_color_turns_colour_off(monkeypatch) -> None:
+    from archc.cli import use_color
+
+    class Tty:
+        def isatty(self) -> bool:
+            return True
+
+    assert use_color(Tty())
+    monkeypatch.setenv("NO_COLOR", "")
+    assert not use_color(Tty())
+
+
+def test_nothing_cites_files_that_are_not_in_the_repository() -> None:
+    for path in [ROOT / "README.md", *ROOT.glob("specs/*.arch"), *ROOT.glob("examples/*.arch")]:
+        assert "reference-figures.md" not in path.read_text(encoding="utf-8"), path
