@@ -115,9 +115,8 @@ def to_table(a: Analysis, view: View = View(), ascii_only: bool = False):
 
 
 def _bottleneck_table(a: Analysis, view: View, style):
-    from rich.table import Table
-
     from rich import box
+    from rich.table import Table
 
     table = Table(title="1x1 bottlenecks", box=style, title_justify="left",
                   pad_edge=style is box.ASCII)
