@@ -243,7 +243,9 @@ def _unclosed_diagnostic(item: _Unclosed, echo: Diagnostic | None, text: str, fi
     line, col = lines.position(item.opener)
     opened = Span(file, line, col, line, col + 1)
     start = text.rfind("\n", 0, item.opener) + 1
-    construct = " ".join(text[start:item.opener + 1].split())
+    construct = " ".join(text[max(start, item.opener - 60):item.opener + 1].split())
+    if start < item.opener - 60:  # a huge one-line file: the end of the line is enough
+        construct = "..." + construct
     found_line = lines.position(item.found)[0]
     where = ("by the end of the file" if not item.what else
              f"before the {item.what} on line {found_line}" if item.what == "'}'" else
@@ -264,7 +266,7 @@ class _LineIndex:
     """Offsets <-> (line, column), counting lines by "\n" as the parser does."""
 
     def __init__(self, text: str) -> None:
-        self.starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
+        self.starts = [0] + [match.end() for match in re.finditer("\n", text)]
 
     def position(self, offset: int) -> tuple[int, int]:
         line = bisect.bisect_right(self.starts, offset)

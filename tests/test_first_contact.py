@@ -542,3 +542,9 @@ def test_no_color_turns_colour_off(monkeypatch) -> None:
 def test_nothing_cites_files_that_are_not_in_the_repository() -> None:
     for path in [ROOT / "README.md", *ROOT.glob("specs/*.arch"), *ROOT.glob("examples/*.arch")]:
         assert "reference-figures.md" not in path.read_text(encoding="utf-8"), path
+
+
+def test_an_unclosed_bracket_in_a_huge_line_is_reported_briefly() -> None:
+    text = "network N { input 3x8x8 " + "relu " * 20_000 + "conv(4, k=3 }"
+    [diag] = syntax_errors(text)
+    assert len(diag.hint) < 120 and diag.hint.startswith("add the missing ')' of `...")
