@@ -311,7 +311,7 @@ class Expander:
             self.error(Code.TOO_DEEP, f"the expanded network nests deeper than {MAX_DEPTH} "
                        "levels (containers and block calls)", item.span,
                        "flatten the structure: fewer nested blocks and containers", ctx.trace)
-            return []
+            return [self._poisoned(item, ctx)]
         self._depth += 1
         try:
             return self._unlabeled(item, ctx)
@@ -369,18 +369,24 @@ class Expander:
     def _repeat(self, item: A.Repeat, ctx: Ctx) -> list[TreeNode]:
         count = self.eval(item.count, ctx.env, ctx.trace, _block_of(ctx))
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-            self.error(Code.BAD_ARGUMENT, f"repeat count must be a positive integer, got {count!r}",
-                       item.count.span, trace=ctx.trace)
-            return []
+            if count is not _ERROR:
+                self.error(Code.BAD_ARGUMENT, f"repeat count must be a positive integer, got "
+                           f"{_show(count)}", item.count.span, trace=ctx.trace)
+            return [self._poisoned(item, ctx)]
         if count > self.limits.max_repeat:
             self.error(Code.VALUE_TOO_LARGE, f"repeat count {count} exceeds the cap of "
                        f"{self.limits.max_repeat}", item.count.span, trace=ctx.trace)
-            return []
+            return [self._poisoned(item, ctx)]
         if item.label is not None:
             seq = SeqNode(ctx.scope.child("seq", item.label), [], True, item.span)
             seq.children = self._repeated(item.call, ctx, count, Scope(seq.name, indexed=True))
             return [seq]
         return self._repeated(item.call, ctx, count, ctx.scope)
+
+    def _poisoned(self, item, ctx: Ctx) -> LayerNode:
+        """A rejected item (already reported) stands in the chain as an invalid layer: what
+        follows it is not analysed, rather than analysed as if it were absent."""
+        return LayerNode(ctx.scope.child("invalid", None), None, None, item.span, ctx.trace)
 
     def _repeated(self, call: A.Call, ctx: Ctx, count: int, scope: Scope) -> list[TreeNode]:
         """`count` expansions of `call`. A call that fails fails alike every time, so it is

@@ -548,3 +548,12 @@ def test_an_unclosed_bracket_in_a_huge_line_is_reported_briefly() -> None:
     text = "network N { input 3x8x8 " + "relu " * 20_000 + "conv(4, k=3 }"
     [diag] = syntax_errors(text)
     assert len(diag.hint) < 120 and diag.hint.startswith("add the missing ')' of `...")
+
+
+@pytest.mark.parametrize("count", ["0", "-2", "1.5", "true"])
+def test_a_rejected_repeat_does_not_vanish(count: str) -> None:
+    """Dropping `conv(16, k=1) * 0` would leave the residual a 3-channel input: a knock-on
+    E203 for a mistake that is only the count."""
+    text = (f"network N {{\n input 3x8x8\n conv(16, k=1) * {count}\n"
+            " residual { conv(16, k=3, p=1) }\n}\n")
+    assert codes(text) == [("E104", 3)]
