@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,19 +73,23 @@ class Suppressions:
 
 # ---- linting one file ------------------------------------------------------------------------
 
-def lint_text(text: str, file: str = "<string>",
-              config: LintConfig | None = None) -> list[Diagnostic]:
-    """Every enabled diagnostic for one spec, deduplicated, pragmas applied, in line order."""
+def lint_text(text: str, file: str = "<string>", config: LintConfig | None = None,
+              observe: Callable[[FileContext | NetworkContext], None] | None = None,
+              ) -> list[Diagnostic]:
+    """Every enabled diagnostic for one spec, deduplicated, pragmas applied, in line order.
+    `observe` sees the parsed file and each analysed network (the language server reuses them
+    instead of running the pipeline twice)."""
     config = config or LintConfig()
     active = {code: rule for code, rule in rules().items()
               if config.enabled(code, rule.default_enabled)}
-    found = [d for d in _collect(text, file, config, active) if d.code.value in active]
+    found = [d for d in _collect(text, file, config, active, observe) if d.code.value in active]
     suppressions = Suppressions.scan(text)
     return sorted((d for d in _dedupe(found) if not suppressions.suppresses(d)), key=_order)
 
 
-def _collect(text: str, file: str, config: LintConfig,
-             active: dict[str, Rule]) -> Iterator[Diagnostic]:
+def _collect(text: str, file: str, config: LintConfig, active: dict[str, Rule],
+             observe: Callable[[FileContext | NetworkContext], None] | None = None,
+             ) -> Iterator[Diagnostic]:
     from archc.analyze import analyze
     from archc.expand import Limits, expand, find_network
     from archc.graph import build_graph
@@ -103,6 +107,8 @@ def _collect(text: str, file: str, config: LintConfig,
         except ArchcError as exc:
             yield from exc.diagnostics
     file_ctx = FileContext(spec, config)
+    if observe is not None:
+        observe(file_ctx)
     for rule in checks:
         if rule.scope == "file":
             yield from rule.check(file_ctx)
@@ -117,6 +123,8 @@ def _collect(text: str, file: str, config: LintConfig,
             continue
         yield from analysis.warnings
         ctx = NetworkContext(spec, expanded, built, analysis, config)
+        if observe is not None:
+            observe(ctx)
         for rule in checks:
             if rule.scope == "network":
                 yield from rule.check(ctx)
