@@ -1,0 +1,66 @@
+"""Whatever the text (random, half-typed, cut anywhere), every language-server answer is
+computed without an exception, and positions stay inside the document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+pytest.importorskip("lsprotocol")
+
+from archc.lsp import features  # noqa: E402
+from archc.lsp.document import analyse  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = [p.read_text() for p in sorted((ROOT / "examples").glob("*.arch"))]
+PIECES = ["network", "block", "input", "3x32x32", "conv", "(", ")", "{", "}", ",", "=", "->",
+          "k", "=3", "relu", "residual", "shortcut", "concat", "branch", "side", "add", "x",
+          "*", "2", " ", "\n", "#", ":", "linear", "flatten", "é", "\t", "1.5", "//", "-"]
+
+
+@st.composite
+def texts(draw) -> str:
+    if draw(st.booleans()):
+        return "".join(draw(st.lists(st.sampled_from(PIECES), max_size=60)))
+    spec = draw(st.sampled_from(SPECS))
+    cut = draw(st.integers(0, len(spec)))
+    insert = "".join(draw(st.lists(st.sampled_from(PIECES), max_size=4)))
+    return spec[:cut] + insert + spec[cut + draw(st.integers(0, 20)):]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts(), st.lists(st.tuples(st.integers(0, 40), st.integers(0, 90)), min_size=1,
+                         max_size=4))
+def test_every_answer_on_any_text(text: str, positions: list[tuple[int, int]]) -> None:
+    index = analyse(text, "fuzz.arch")
+    assert index.internal_error is None, index.internal_error
+    lines = text.split("\n")
+    for diag in features.diagnostics(index, "file:///fuzz.arch"):
+        assert 0 <= diag.range.start.line < len(lines)
+    for hint in features.inlay_hints(index):
+        assert hint.position.line < len(lines)
+        assert hint.position.character == len(lines[hint.position.line].rstrip("\r"))
+    features.symbols(index)
+    features.formatting(index)
+    for pos in positions:
+        features.hover(index, pos)
+        features.completion(index, pos)
+        for rng in features.definition(index, pos) + features.references(index, pos, True):
+            assert lines[rng.start.line][rng.start.character:rng.end.character].isidentifier()
+
+
+def test_check_never_imports_the_language_server() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from click.testing import CliRunner; from archc.cli import main; "
+            "r = CliRunner().invoke(main, ['check', 'examples/lenet5.arch']); "
+            "assert r.exit_code == 0, r.output; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pygls', 'lsprotocol') "
+            "or m.startswith('archc.lsp')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
