@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 pytest.importorskip("lsprotocol")
 
-from archc.lsp import features  # noqa: E402
-from archc.lsp.document import analyse  # noqa: E402
+from archc.lsp import features
+from archc.lsp.document import analyse
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = [p.read_text() for p in sorted((ROOT / "examples").glob("*.arch"))]

@@ -40,6 +40,7 @@ class ArchcServer(LanguageServer):
         self.cache: OrderedDict[tuple[str, str], DocumentIndex] = OrderedDict()
         self.pending: dict[str, asyncio.TimerHandle] = {}
         self.inlay_hints_enabled = True
+        self.configs: dict[str, Any] = {}  # uri -> lint configuration (pyproject.toml read once)
 
     def index(self, uri: str) -> DocumentIndex:
         """The analysis of the document's current text (from the cache when unchanged)."""
@@ -47,7 +48,10 @@ class ArchcServer(LanguageServer):
         key = (uri, text)
         found = self.cache.get(key)
         if found is None:
-            found = analyse(text, _file_name(uri), _lint_config(uri))
+            config = self.configs.get(uri)
+            if config is None:
+                config = self.configs[uri] = _lint_config(uri)
+            found = analyse(text, _file_name(uri), config)
             self.cache[key] = found
             while len(self.cache) > CACHE_SIZE:
                 self.cache.popitem(last=False)
@@ -148,6 +152,7 @@ def did_change(ls: ArchcServer, params: lsp.DidChangeTextDocumentParams) -> None
 @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
 @safe()
 def did_save(ls: ArchcServer, params: lsp.DidSaveTextDocumentParams) -> None:
+    ls.configs.clear()  # a saved pyproject.toml may have changed the lint rules
     ls.publish(params.text_document.uri)
 
 
@@ -168,6 +173,7 @@ def did_close(ls: ArchcServer, params: lsp.DidCloseTextDocumentParams) -> None:
 def did_change_configuration(ls: ArchcServer, params: lsp.DidChangeConfigurationParams) -> None:
     settings = params.settings
     section = settings.get("archc", settings) if isinstance(settings, dict) else None
+    ls.configs.clear()
     if isinstance(section, dict) and "inlayHints" in section:
         ls.inlay_hints_enabled = bool(section["inlayHints"])
 
