@@ -42,7 +42,8 @@ def test_every_answer_on_any_text(text: str, positions: list[tuple[int, int]]) -
         assert 0 <= diag.range.start.line < len(lines)
     for hint in features.inlay_hints(index):
         assert hint.position.line < len(lines)
-        assert hint.position.character == len(lines[hint.position.line].rstrip("\r"))
+        line = lines[hint.position.line].rstrip("\r")
+        assert hint.position.character == features.utf16_length(line)
     features.symbols(index)
     features.formatting(index)
     for pos in positions:

@@ -285,17 +285,33 @@ def _inside(containers: list[Container], pos: Pos) -> Container | None:
     return next((c for c in containers if c.contains(pos)), None)
 
 
-def _record(network: str, node: int, layer, stats) -> LayerRecord:
-    extra = tuple((key, getattr(stats, key)) for key in ("receptive_field", "rf", "jump")
-                  if getattr(stats, key, None) is not None)
+def _record(network: str, node: int, layer, stats, fields) -> LayerRecord:
+    extra = ()
+    if fields is not None and fields.describe(stats.name):
+        extra = (("receptive field", fields.describe(stats.name)),)
     return LayerRecord(network, node, stats.name, stats.kind, tuple(stats.inputs), stats.output,
                        stats.params, stats.macs, layer.span,
                        tuple((what, span) for what, span in layer.trace), extra)
 
 
-def _network(ctx) -> NetworkRecord:
+def _receptive_fields(ctx, text: str):
+    """The receptive fields of every layer, where this archc has them (`archc.insight.rf`)."""
+    try:
+        from archc.api import Model
+        from archc.insight.rf import receptive_fields
+    except ImportError:
+        return None
+    try:
+        return receptive_fields(Model(ctx.spec, ctx.expanded, ctx.built, ctx.analysis, text))
+    except Exception:  # an optional extra: the shapes and counts still answer
+        return None
+
+
+def _network(ctx, text: str) -> NetworkRecord:
     analysis = ctx.analysis
-    layers = [_record(analysis.network, node, layer, stats) for node, layer, stats in ctx.layers()]
+    fields = _receptive_fields(ctx, text)
+    layers = [_record(analysis.network, node, layer, stats, fields)
+              for node, layer, stats in ctx.layers()]
     return NetworkRecord(analysis.network, tuple(analysis.input), tuple(analysis.output),
                          analysis.totals.params, analysis.totals.macs, layers)
 
@@ -310,7 +326,7 @@ def analyse(text: str, file: str, config=None) -> DocumentIndex:
 
     def observe(ctx) -> None:
         if isinstance(ctx, NetworkContext):
-            networks.append(_network(ctx))
+            networks.append(_network(ctx, text))
 
     try:
         diagnostics = lint_text(text, file, config, observe)

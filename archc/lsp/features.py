@@ -33,6 +33,11 @@ def token_range(tok: Token) -> lsp.Range:
     return lsp.Range(lsp.Position(*tok.start), lsp.Position(*tok.end))
 
 
+def utf16_length(text: str) -> int:
+    """Editors count columns in UTF-16 units (the LSP default); only comments hold non-ASCII."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def _contains(span: Span, pos: Pos) -> bool:
     start, end = (span.line - 1, span.col - 1), (span.end_line - 1, span.end_col - 1)
     return start <= pos <= end
@@ -59,9 +64,9 @@ def diagnostics(index: DocumentIndex, uri: str) -> list[lsp.Diagnostic]:
     """Every check/lint diagnostic; one inside a block is repeated at each call site."""
     found: list[lsp.Diagnostic] = []
     for diag in index.diagnostics:
-        if diag.span is None or diag.span.file != index.file:
-            continue
-        found.append(_diagnostic(diag, diag.span, diag.message))
+        if diag.span is not None and diag.span.file != index.file:
+            continue  # another file's (none today: a spec is one file)
+        found.append(_diagnostic(diag, diag.span or _FIRST, diag.message))
         for note, call in diag.notes:  # `in block X called at`: the call site hears about it
             if call.file == index.file and call != diag.span:
                 where = f"{diag.span.line}:{diag.span.col}"
@@ -73,6 +78,9 @@ def diagnostics(index: DocumentIndex, uri: str) -> list[lsp.Diagnostic]:
                                     f"archc internal error: {index.internal_error}",
                                     severity=lsp.DiagnosticSeverity.Error, source="archc"))
     return found
+
+
+_FIRST = Span("", 1, 1, 1, 2)  # where a diagnostic without a place is shown
 
 
 def _diagnostic(diag: Diagnostic, span: Span, message: str,
@@ -128,7 +136,7 @@ def _layer(index: DocumentIndex, records: list[LayerRecord]) -> str:
     for (inputs, output, params, macs, extra), group in list(variants.items())[:6]:
         ins = ", ".join(shape(s) for s in inputs) or "?"
         line = f"{ins} → **{shape(output)}** · params {count(params)} · MACs {count(macs)}"
-        line += "".join(f" · {key.replace('_', ' ')} {shape(value)}" for key, value in extra)
+        line += "".join(f" · {key} {value}" for key, value in extra)
         if len(records) > 1:
             names = ", ".join(f"`{r.name}`" for r in group[:3]) + (" …" if len(group) > 3 else "")
             line = f"{len(group)} times ({names}): " + line
@@ -212,7 +220,7 @@ def inlay_hints(index: DocumentIndex, first: int = 0, last: int | None = None
         if len(shapes) != 1:
             continue
         (out,) = shapes
-        end = len(lines[line].rstrip("\r"))
+        end = utf16_length(lines[line].rstrip("\r"))
         hints.append(lsp.InlayHint(lsp.Position(line, end), f"→ {shape(out)}",
                                    kind=lsp.InlayHintKind.Type, padding_left=True))
     return hints
