@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from archc.config import LintConfig
 from archc.errors import ArchcError, Diagnostic
@@ -24,6 +25,9 @@ from archc.lint_rules import (  # noqa: F401  (known_codes and rules are this mo
     rules,
     write_docs,
 )
+
+if TYPE_CHECKING:
+    from archc.ast import SpecFile
 
 PARALLEL_THRESHOLD = 48  # below this many files a process pool costs more than it saves
 
@@ -75,21 +79,22 @@ class Suppressions:
 
 def lint_text(text: str, file: str = "<string>", config: LintConfig | None = None,
               observe: Callable[[FileContext | NetworkContext], None] | None = None,
-              ) -> list[Diagnostic]:
+              parse: Callable[[str, str], SpecFile] | None = None) -> list[Diagnostic]:
     """Every enabled diagnostic for one spec, deduplicated, pragmas applied, in line order.
-    `observe` sees the parsed file and each analysed network (the language server reuses them
-    instead of running the pipeline twice)."""
+    For the language server: `observe` sees the parsed file and each analysed network (reused,
+    not computed twice); `parse` replaces `parse_text` (by one that caches unchanged parts)."""
     config = config or LintConfig()
     active = {code: rule for code, rule in rules().items()
               if config.enabled(code, rule.default_enabled)}
-    found = [d for d in _collect(text, file, config, active, observe) if d.code.value in active]
+    found = [d for d in _collect(text, file, config, active, observe, parse)
+             if d.code.value in active]
     suppressions = Suppressions.scan(text)
     return sorted((d for d in _dedupe(found) if not suppressions.suppresses(d)), key=_order)
 
 
 def _collect(text: str, file: str, config: LintConfig, active: dict[str, Rule],
              observe: Callable[[FileContext | NetworkContext], None] | None = None,
-             ) -> Iterator[Diagnostic]:
+             parse: Callable[[str, str], SpecFile] | None = None) -> Iterator[Diagnostic]:
     from archc.analyze import analyze
     from archc.expand import Limits, expand, find_network
     from archc.graph import build_graph
@@ -97,7 +102,7 @@ def _collect(text: str, file: str, config: LintConfig, active: dict[str, Rule],
 
     checks = [rule for rule in active.values() if rule.check is not None]
     try:
-        spec = parse_text(text, file)
+        spec = (parse or parse_text)(text, file)
     except ArchcError as exc:
         yield from exc.diagnostics
         return

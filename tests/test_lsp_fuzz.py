@@ -65,3 +65,41 @@ def test_check_never_imports_the_language_server() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+ALL_SPECS = SPECS + [p.read_text() for p in sorted((ROOT / "specs").glob("*.arch"))]
+
+
+def _parse_or_codes(parse, text: str):
+    from archc.errors import ArchcError
+
+    try:
+        return parse(text, "fuzz.arch")
+    except ArchcError as exc:
+        return [(d.code, d.span, d.message) for d in exc.diagnostics]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts(), texts())
+def test_incremental_parse_equals_a_whole_parse(before: str, after: str) -> None:
+    """Same AST (spans included) or the same errors as `parse_text`, after any edit."""
+    from archc.lsp.incremental import IncrementalParser
+    from archc.parse import parse_text
+
+    parse = IncrementalParser()
+    for text in (before, after, before):
+        assert _parse_or_codes(parse, text) == _parse_or_codes(parse_text, text)
+
+
+def test_incremental_parse_reuses_unchanged_constructs() -> None:
+    from archc.lsp.incremental import IncrementalParser
+    from archc.parse import parse_text
+
+    text = (ROOT / "specs" / "resnet152.arch").read_text()
+    parse = IncrementalParser()
+    assert parse(text) == parse_text(text)
+    edited = text.replace("bottleneck(256) * 35", "bottleneck(256) * 34")
+    assert parse(edited) == parse_text(edited)
+    assert parse.reused == 3  # defaults and both blocks; only the network is parsed again
+    for spec in ALL_SPECS:
+        assert parse(spec) == parse_text(spec)

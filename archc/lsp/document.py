@@ -11,9 +11,10 @@ tested and fuzzed in-process.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from archc.errors import Diagnostic, Span
 
@@ -56,8 +57,7 @@ _TOKEN = re.compile(r"(?P<comment>#[^\n]*)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
                     r"|(?P<number>[0-9][0-9.eE+-]*(?:\s*x\s*[0-9]+)*)|(?P<op>->|//|\S)")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     kind: str  # name | number | op
     text: str
     start: Pos
@@ -89,26 +89,29 @@ class Occurrence:
     container: str | None  # the block/network it lives in (tensors and parameters are local)
 
 
+_LAST: list = [None, []]  # the last text tokenised and its tokens (asked twice per analysis)
+
+
 def tokens(text: str) -> list[Token]:
     """Names, numbers and operators with their positions; comments dropped."""
-    found: list[Token] = []
-    line, line_start = 0, 0
+    if _LAST[0] is text:
+        return _LAST[1]
     newlines = [m.start() for m in re.finditer("\n", text)]
-    cursor = 0
+    found: list[Token] = []
     for match in _TOKEN.finditer(text):
-        kind = match.lastgroup or "op"
+        kind = match.lastgroup
         if kind == "comment":
             continue
-        start, end = match.start(), match.end()
-        while cursor < len(newlines) and newlines[cursor] < start:
-            line, line_start = line + 1, newlines[cursor] + 1
-            cursor += 1
-        start_pos = (line, start - line_start)
-        end_line, end_start, probe = line, line_start, cursor
-        while probe < len(newlines) and newlines[probe] < end:  # `3 x\n 32` spans lines
-            end_line, end_start = end_line + 1, newlines[probe] + 1
-            probe += 1
-        found.append(Token(kind, match.group(), start_pos, (end_line, end - end_start)))
+        start, end = match.span()
+        line = bisect_left(newlines, start)  # newlines before the token
+        begin = (line, start - (newlines[line - 1] + 1 if line else 0))
+        word = match.group()
+        if "\n" in word:  # `3 x\n 32` spans lines
+            end_line = bisect_left(newlines, end)
+            found.append(Token(kind, word, begin, (end_line, end - (newlines[end_line - 1] + 1))))
+        else:
+            found.append(Token(kind, word, begin, (line, begin[1] + len(word))))
+    _LAST[0], _LAST[1] = text, found
     return found
 
 
@@ -316,8 +319,9 @@ def _network(ctx, text: str) -> NetworkRecord:
                          analysis.totals.params, analysis.totals.macs, layers)
 
 
-def analyse(text: str, file: str, config=None) -> DocumentIndex:
-    """Diagnostics, analysed layers and the name index of one text. Never raises."""
+def analyse(text: str, file: str, config=None, parse=None) -> DocumentIndex:
+    """Diagnostics, analysed layers and the name index of one text. Never raises. `parse`
+    replaces `parse_text` (the server passes an `IncrementalParser`)."""
     from archc.lint import lint_text
     from archc.lint_rules import NetworkContext
 
@@ -329,7 +333,7 @@ def analyse(text: str, file: str, config=None) -> DocumentIndex:
             networks.append(_network(ctx, text))
 
     try:
-        diagnostics = lint_text(text, file, config, observe)
+        diagnostics = lint_text(text, file, config, observe, parse)
     except Exception as exc:  # a pipeline bug must not take the editor session down
         diagnostics, error = [], f"{type(exc).__name__}: {exc}"
     toks = tokens(text)

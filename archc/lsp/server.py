@@ -26,6 +26,7 @@ from pygls.lsp.server import LanguageServer
 from archc import __version__
 from archc.lsp import features
 from archc.lsp.document import DocumentIndex, analyse
+from archc.lsp.incremental import IncrementalParser
 
 log = logging.getLogger("archc.lsp")
 DEBOUNCE_S = 0.15  # diagnostics wait for a pause in typing this long
@@ -41,6 +42,7 @@ class ArchcServer(LanguageServer):
         self.pending: dict[str, asyncio.TimerHandle] = {}
         self.inlay_hints_enabled = True
         self.configs: dict[str, Any] = {}  # uri -> lint configuration (pyproject.toml read once)
+        self.parser = IncrementalParser()  # unchanged networks and blocks are not parsed again
 
     def index(self, uri: str) -> DocumentIndex:
         """The analysis of the document's current text (from the cache when unchanged)."""
@@ -51,7 +53,7 @@ class ArchcServer(LanguageServer):
             config = self.configs.get(uri)
             if config is None:
                 config = self.configs[uri] = _lint_config(uri)
-            found = analyse(text, _file_name(uri), config)
+            found = analyse(text, _file_name(uri), config, self.parser)
             self.cache[key] = found
             while len(self.cache) > CACHE_SIZE:
                 self.cache.popitem(last=False)
