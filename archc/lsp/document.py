@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from archc._perf import stage
 from archc.errors import Diagnostic, Span
 
 Shape = tuple[Any, ...]
@@ -332,12 +333,13 @@ def analyse(text: str, file: str, config=None, parse=None) -> DocumentIndex:
         if isinstance(ctx, NetworkContext):
             networks.append(_network(ctx, text))
 
-    try:
-        diagnostics = lint_text(text, file, config, observe, parse)
-    except Exception as exc:  # a pipeline bug must not take the editor session down
-        diagnostics, error = [], f"{type(exc).__name__}: {exc}"
-    toks = tokens(text)
-    lines = text.split("\n")
-    containers = _containers(toks, (len(lines) - 1, len(lines[-1])))
-    return DocumentIndex(text, file, diagnostics, networks, toks, containers,
-                         _occurrences(toks, containers), error)
+    with stage():  # as the pipeline runs: the collector paused while everything is new objects
+        try:
+            diagnostics = lint_text(text, file, config, observe, parse)
+        except Exception as exc:  # a pipeline bug must not take the editor session down
+            diagnostics, error = [], f"{type(exc).__name__}: {exc}"
+        toks = tokens(text)
+        lines = text.split("\n")
+        containers = _containers(toks, (len(lines) - 1, len(lines[-1])))
+        return DocumentIndex(text, file, diagnostics, networks, toks, containers,
+                             _occurrences(toks, containers), error)
