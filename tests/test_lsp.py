@@ -169,6 +169,14 @@ async def test_formatting_and_inlay_hints(client: LanguageClient):
         lsp.TextDocumentIdentifier(uri), lsp.Range(lsp.Position(0, 0), lsp.Position(5, 0))))
     # conv(4, k=3) on 1x28x28 -> 4x26x26 -> flatten 2704 -> linear 10: the line ends in 10
     assert [h.label for h in hints] == ["→ 1x28x28", "→ 10"]
+    ask = lsp.InlayHintParams(lsp.TextDocumentIdentifier(uri),
+                              lsp.Range(lsp.Position(0, 0), lsp.Position(5, 0)))
+    client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
+        {"archc": {"inlayHints": False}}))
+    assert len(await client.text_document_inlay_hint_async(ask)) == 0
+    client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
+        {"archc": {"inlayHints": True}}))
+    assert len(await client.text_document_inlay_hint_async(ask)) == 2
 
 
 @pytest.mark.asyncio(loop_scope="module")
