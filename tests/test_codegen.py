@@ -22,6 +22,7 @@ torch = pytest.importorskip("torch")
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from archc.codegen.build import import_source, verify  # noqa: E402  (needs torch)
+from tests.recount import assert_rows_match_torch  # noqa: E402  (needs torch)
 
 SPECS = [(path, network) for path in spec_paths(with_test_data=True)
          for network in _networks(path)]
@@ -39,9 +40,11 @@ def meta_instance(module, generated):
         return getattr(module, generated.class_name)().eval()
 
 
+@pytest.mark.independent
 @pytest.mark.parametrize(("path", "network"), SPECS, ids=IDS)
 def test_emitted_module_matches_analysis(path, network):
-    """Parameters and every layer's shape (verify), and FlopCounterMode's MACs."""
+    """Parameters and every layer's shape (verify), FlopCounterMode's MACs, and every row's
+    parameters and MACs against what PyTorch counts for that row's module."""
     model, generated, module = emitted(path, network)
     verify(model, generated, module)  # raises on any parameter or shape disagreement
     net = meta_instance(module, generated)
@@ -51,6 +54,7 @@ def test_emitted_module_matches_analysis(path, network):
         out = net(x)  # eval mode: side outputs do not run, as the main-path MACs assume
     assert counter.get_total_flops() == 2 * model.analysis.totals.macs
     assert tuple(out.shape[1:]) == tuple(model.analysis.output)
+    assert_rows_match_torch(model, net)
 
 
 def test_side_outputs_in_training_mode():
@@ -225,6 +229,7 @@ def test_onnx_export(resnet18, tmp_path):
     onnx.checker.check_model(onnx.load(str(target)))
 
 
+@pytest.mark.hardware
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 def test_runs_on_cuda():
     net = archc.build_module(ROOT / "specs/resnet50.arch").cuda().eval()

@@ -1,0 +1,47 @@
+"""PyTorch recounts an emitted module layer by layer (imported only by tests that have torch).
+
+The analyzer's totals are, by definition, the sums of its rows; a test that adds the rows up
+again compares the program with itself. What can fail is each row against PyTorch: the
+parameters of the module the row names, and the flops `FlopCounterMode` attributes to that
+module in a forward pass.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from archc.api import Model
+from archc.codegen.names import module_path
+
+BATCH = 2  # training-mode batch norm needs more than one value per channel
+
+
+def module_counts(net: torch.nn.Module, input_shape: tuple[int, ...]) -> dict[str, tuple]:
+    """module path -> (parameters, flops per sample) of one training-mode forward pass, in
+    which side outputs run too. `net` lives on the meta device: no arithmetic is done."""
+    net.train()
+    with FlopCounterMode(display=False) as counter:
+        net(torch.empty(BATCH, *input_shape, device="meta"))
+    flops = counter.get_flop_counts()
+    root = type(net).__name__
+    counts = {}
+    for name, sub in net.named_modules():
+        key = f"{root}.{name}" if name else root
+        total = sum(flops.get(key, {}).values())
+        assert total % BATCH == 0, (name, total)
+        counts[name] = (sum(p.numel() for p in sub.parameters()), total // BATCH)
+    return counts
+
+
+def assert_rows_match_torch(model: Model, net: torch.nn.Module) -> None:
+    """Every analyzer row has the parameters and 2x the MACs PyTorch counts for its module; a
+    row with no module of its own (add, concat, flatten, ...) has neither."""
+    counts = module_counts(net, model.analysis.input)
+    wrong = []
+    for row in model.analysis.layers:
+        params, flops = counts.get(module_path(row.name), (0, 0))
+        if (row.params, 2 * row.macs) != (params, flops):
+            wrong.append(f"{row.name}: archc {row.params:,} params / {row.macs:,} MACs, "
+                         f"torch {params:,} / {flops // 2:,}")
+    assert not wrong, "\n".join(wrong)
