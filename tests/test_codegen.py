@@ -157,6 +157,8 @@ def test_golden_module_recounted_by_pytorch(path):
 
 
 def test_emitted_source_is_deterministic():
+    """No state carried from one generation to the next inside a process (hash-seed order
+    needs separate processes: tests/test_determinism.py)."""
     path = ROOT / "specs/googlenet_aux.arch"
     assert generate(archc.load(path), "x").source == generate(archc.load(path), "x").source
 
