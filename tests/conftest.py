@@ -84,13 +84,12 @@ def pytest_make_collect_report(collector: pytest.Collector):
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     for report in terminalreporter.stats.get("skipped", []):
         if not hasattr(report, "wasxfail"):
-            terminalreporter.write_line(f"skipped (hardware): {report.nodeid}: "
-                                        f"{_skip_reason(report)}")
+            terminalreporter.write_line(f"skipped: {report.nodeid}: {_skip_reason(report)}")
     if KINDS:
         terminalreporter.write_line(
             f"tests by kind: {KINDS['independent']} check numbers against independent "
             f"sources, {KINDS['fuzz']} fuzz or property cases, {KINDS['other']} other "
-            "(formats, errors, CLI behaviour)")
+            "(errors, formats, lint rules, CLI, limits)")
 
 
 @pytest.fixture

@@ -58,6 +58,7 @@ def test_emitted_module_matches_analysis(path, network):
     assert_rows_match_torch(model, net)
 
 
+@pytest.mark.independent
 def test_side_outputs_in_training_mode():
     """GoogLeNet with aux heads returns (main, aux1, aux2) in training, main in eval."""
     model, generated, module = emitted(ROOT / "specs/googlenet_aux.arch")
@@ -92,6 +93,7 @@ def _to_torchvision(key: str) -> str:
 
 
 @pytest.mark.parametrize("name", ["resnet18", "resnet50", "vgg16", "googlenet"])
+@pytest.mark.independent
 def test_torchvision_weights_load_and_agree(name):
     from tests import reference_models
 
@@ -143,6 +145,7 @@ def _network_class(module) -> type:
 
 @pytest.mark.independent
 @pytest.mark.parametrize("path", sorted((GOLDEN / "codegen").glob("*.py")), ids=lambda p: p.stem)
+@pytest.mark.independent
 def test_golden_module_recounted_by_pytorch(path):
     """Import the stored file itself and let PyTorch count it."""
     shape, params, macs, output = GOLDEN_FIGURES[path.stem]
@@ -232,6 +235,7 @@ def resnet18():
     return archc.build_module(ROOT / "specs/resnet18.arch").eval()
 
 
+@pytest.mark.independent
 def test_build_module_api(resnet18):
     assert sum(p.numel() for p in resnet18.parameters()) == 11_689_512  # reference-figures.md
 
@@ -287,6 +291,7 @@ def test_runs_on_cuda():
 
 # ---- the paths less travelled ------------------------------------------------------------
 
+@pytest.mark.independent
 def test_init_follows_the_spec():
     model = archc.loads("network I { input 3x8x8 conv(16, k=3, init=kaiming) relu "
                         "flatten linear(4, init=zeros) }")

@@ -27,6 +27,8 @@ from hypothesis import strategies as st
 import archc
 from archc.errors import ArchcError
 
+pytestmark = pytest.mark.fuzz
+
 EXAMPLES = int(os.environ.get("ARCHC_FUZZ_EXAMPLES", "0"))
 FAST = settings(max_examples=EXAMPLES or 40, deadline=None, derandomize=not EXAMPLES,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
