@@ -4,8 +4,9 @@ Also the suite's two rules about itself:
 - after the README's set-up (`pip install -e ".[test]"` beside torch) nothing may skip but a
   test marked `hardware` whose hardware is absent: any other skip is reported as a failure
   of the set-up (`--allow-skips` lets a deliberately partial environment run);
-- every test says what kind of evidence it is (markers below); the summary line counts them,
-  and the README's count comes from that line.
+- a test that checks numbers against an independent source is marked `independent`, a fuzz or
+  property case `fuzz` (markers below); the last line of a run counts them, and the README's
+  count comes from that line.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def _set_up_failure(reason: str) -> str:
 
 def _skip_reason(report) -> str:
     longrepr = report.longrepr
-    return longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+    text = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+    return text.removeprefix("Skipped: ")
 
 
 @pytest.hookimpl(hookwrapper=True)
