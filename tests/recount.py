@@ -2,8 +2,8 @@
 
 The analyzer's totals are, by definition, the sums of its rows; a test that adds the rows up
 again compares the program with itself. What can fail is each row against PyTorch: the
-parameters of the module the row names, and the flops `FlopCounterMode` attributes to that
-module in a forward pass.
+parameters of the module the row names, and the flops `FlopCounterMode` counts while that
+module runs in a forward pass.
 """
 
 from __future__ import annotations
@@ -19,18 +19,37 @@ BATCH = 2  # training-mode batch norm needs more than one value per channel
 
 def module_counts(net: torch.nn.Module, input_shape: tuple[int, ...]) -> dict[str, tuple]:
     """module path -> (parameters, flops per sample) of one training-mode forward pass, in
-    which side outputs run too. `net` lives on the meta device: no arithmetic is done."""
+    which side outputs run too. `net` lives on the meta device: no arithmetic is done. A
+    module's flops are the counter's growth between its forward hooks (independent of how a
+    torch version names modules in `get_flop_counts`)."""
     net.train()
+    flops: dict[str, int] = {}
+    started: dict[str, int] = {}
     with FlopCounterMode(display=False) as counter:
-        net(torch.empty(BATCH, *input_shape, device="meta"))
-    flops = counter.get_flop_counts()
-    root = type(net).__name__
+        def before(name: str):
+            def hook(_module, _inputs) -> None:
+                started[name] = counter.get_total_flops()
+            return hook
+
+        def after(name: str):
+            def hook(_module, _inputs, _output) -> None:
+                grown = counter.get_total_flops() - started.pop(name)
+                flops[name] = flops.get(name, 0) + grown
+            return hook
+
+        handles = []
+        for name, sub in net.named_modules():
+            handles += [sub.register_forward_pre_hook(before(name)),
+                        sub.register_forward_hook(after(name))]
+        try:
+            net(torch.empty(BATCH, *input_shape, device="meta"))
+        finally:
+            for handle in handles:
+                handle.remove()
     counts = {}
     for name, sub in net.named_modules():
-        key = f"{root}.{name}" if name else root
-        total = sum(flops.get(key, {}).values())
-        assert total % BATCH == 0, (name, total)
-        counts[name] = (sum(p.numel() for p in sub.parameters()), total // BATCH)
+        assert flops.get(name, 0) % BATCH == 0, (name, flops.get(name))
+        counts[name] = (sum(p.numel() for p in sub.parameters()), flops.get(name, 0) // BATCH)
     return counts
 
 

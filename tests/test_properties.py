@@ -5,11 +5,13 @@ blocks with and without projection shortcuts, concats, block definitions and cal
 saved tensors merged back by add/mul/concat, side outputs), keeping its own account of the
 shape and of the parameter and MAC totals from the textbook formulas. Then:
 
-- archc's totals equal that independent account, and the rows add up to the totals;
+- archc's totals equal that independent account;
 - the emitted PyTorch module has the analyzer's parameter count and every layer's shape
-  (`archc.codegen.build.verify`, on the meta device) and PyTorch's FlopCounterMode MACs;
+  (`archc.codegen.build.verify`, on the meta device) and PyTorch's FlopCounterMode MACs, in
+  total and row by row (each row against its own module);
 - conv, transposed conv and pooling output sizes equal torch.nn's, and archc rejects exactly
-  the windows torch rejects.
+  the windows torch rejects; a targeted strategy draws pooling windows that do not tile the
+  input, where floor and ceil mode differ.
 
 Example counts stay modest for CI; raise them with ARCHC_FUZZ_EXAMPLES=500.
 """
