@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -33,22 +32,15 @@ CHECK_BLOCKS = re.findall(r"^\$ archc check (\S+\.arch)\n(.*?)^```", README,
                           re.MULTILINE | re.DOTALL)
 
 
-def _check_case(spec: str, expected: str):
-    if Path(spec).name != "broken.arch":
-        return pytest.param(spec, expected, id=spec)
-    return pytest.param(spec, expected, id=spec, marks=pytest.mark.xfail(
-        strict=True, reason="examples/broken.arch shipped by issue 8"))
-
-
 def test_readme_shows_check_examples():
     assert len(CHECK_BLOCKS) >= 3
 
 
-@pytest.mark.parametrize(("spec", "expected"), [_check_case(*b) for b in CHECK_BLOCKS])
+@pytest.mark.parametrize(("spec", "expected"), CHECK_BLOCKS, ids=[b[0] for b in CHECK_BLOCKS])
 def test_readme_check_lines_are_real(spec, expected, monkeypatch):
     assert (ROOT / spec).is_file(), f"the README runs `archc check {spec}`, which is not shipped"
     monkeypatch.chdir(ROOT)  # the output names the path as the reader types it
-    result = CliRunner().invoke(main, ["check", spec])
+    result = CliRunner().invoke(main, ["check", spec], catch_exceptions=False)
     assert result.output.strip() == expected.strip()
 
 
