@@ -573,18 +573,17 @@ def _access(path: list[str], modules: Container) -> str:
             text += f"[{part!r}]"
         elif is_safe(part):
             text += f".{part}"
-        else:
-            text = f"getattr({text}, {part!r})"
+        else:  # only at the top: inside containers, keys are quoted
+            text = f"{text}.get_submodule({part!r})"
         container = container.children.get(part) if isinstance(container, Container) else None
     return text
 
 
 def _getattr_path(path: list[str]) -> str:
-    """`self.a.b`, with getattr for parts that are not identifiers (`0`, `block1-0`)."""
-    text = "self"
-    for part in path:
-        text = f"{text}.{part}" if is_safe(part) else f"getattr({text}, {part!r})"
-    return text
+    """`self.a.b`, or get_submodule('a.0.block1-0') where a part is not an identifier."""
+    if all(is_safe(part) for part in path):
+        return "self." + ".".join(path)
+    return f"self.get_submodule({'.'.join(path)!r})"
 
 
 def _assign(key: str, child: Any, indent: str) -> list[str]:
