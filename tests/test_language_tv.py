@@ -157,3 +157,15 @@ def test_parameter_defaults_may_read_in():
 def test_reserved_words_are_keywords():
     with pytest.raises(ArchcError):
         parse_text(net("if: relu"))
+
+
+def test_label_templates_name_repeats_like_torchvision_stages():
+    blocks = 'block stage(k, n) { "block{k}-{#}": conv(4, k=1) "block{k}-{#}": relu * (n - 1) }'
+    assert names(net("trunk: { block1: stage(1, 3) }", blocks=blocks)) == [
+        "trunk.block1.block1-0", "trunk.block1.block1-1", "trunk.block1.block1-2"]
+
+
+def test_label_template_errors():
+    assert [d.code.value for d in errors(net('"a{x}": relu'))] == ["E105"]
+    blocks = 'block b(k) { "b{k}": relu * 2 }'  # both repetitions would be b1
+    assert [d.code.value for d in errors(net("b(1)", blocks=blocks))] == ["E106"]
