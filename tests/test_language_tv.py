@@ -191,3 +191,23 @@ def test_formatter_round_trips_the_new_syntax():
             'concat(x, _) }\nnetwork N { input 3x8x8 "a-0": b(3, 1, 2) residual { relu } '
             'shortcut downsample { conv(3, k=1) } d }\n')
     assert_formats_well(text)
+
+
+def test_hostile_quoted_labels_stay_data():
+    torch = pytest.importorskip("torch")
+    from archc.codegen.build import import_source, verify
+    from archc.codegen.pytorch import generate
+
+    labels = ["a'b c", "class", "import os", "x)); print(1", "\u00e9t\u00e9", "forward", "0x"]
+    body = "g: { " + " ".join(f'"{label}": conv(2, k=1)' for label in labels) + " }"
+    body += ' "top-level": conv(2, k=1) "def": relu'
+    model = archc.loads(net(body), FILE)
+    generated = generate(model, FILE)
+    module = import_source(generated.source)
+    verify(model, generated, module)
+    ours = getattr(module, generated.class_name)()
+    keys = {k.rsplit(".", 1)[0] for k in ours.state_dict()}
+    # verbatim where PyTorch can register the name; `forward` would shadow nn.Module.forward
+    assert keys == {f"g.{label}" for label in labels if label != "forward"} | {
+        "g.m_forward", "top-level"}
+    assert ours(torch.randn(1, 3, 8, 8)).shape == (1, 2, 8, 8)

@@ -38,6 +38,14 @@ def merge_inputs(current, refs: tuple, saved: dict) -> list:
     return named if any(ref == CURRENT for ref, _ in refs) else [current, *named]
 
 
+def _out_shape(kind: LayerKind, args: Args, inputs: list) -> tuple | None:
+    try:
+        kind.check(args, inputs)
+        return tuple(kind.out_shape(args, inputs))
+    except Exception:  # any rejection (symbolic ones too) is for the analyzer to report
+        return None
+
+
 KEYWORDS = ("residual", "shortcut", "concat", "branch", "side", "input", "defaults", "block",
             "network")
 
@@ -115,11 +123,13 @@ class CallsMixin:
             return
         shape = None
         if layer.args is not None and layer.kind is not None and None not in inputs:
+            key = (layer.kind.name, layer.args, tuple(inputs))
             try:
-                layer.kind.check(layer.args, inputs)
-                shape = tuple(layer.kind.out_shape(layer.args, inputs))
-            except Exception:  # any rejection (symbolic ones too) is for the analyzer
-                shape = None
+                shape = self._shapes[key]  # a deep network repeats a few layers on few shapes
+            except (KeyError, TypeError):
+                shape = _out_shape(layer.kind, layer.args, inputs)
+                if not self.symbolic:
+                    self._shapes[key] = shape
         ctx.flow.shape = shape
 
     def _merge(self, call: A.Call, kind: LayerKind, ctx: Ctx, name: str) -> LayerNode:

@@ -44,7 +44,9 @@ class Expander(CallsMixin, ContainersMixin):
         self._valid_args: dict[tuple, Args] = {}  # (kind, frozen_key(values)) -> validated
         self.layer_count = 0
         self._depth = 0  # items being expanded inside one another, block bodies included
-        self.track = uses_input(spec)  # shapes are followed only for specs that read `in.`
+        # shapes are followed only when a block reads `in.` (outside blocks it is E113 anyway)
+        self.track = uses_input(spec.blocks)
+        self._shapes: dict[tuple, tuple | None] = {}  # (kind, args, inputs) -> output shape
         for block in spec.blocks:
             if block.name in self.blocks or block.name in REGISTRY:
                 what = "a layer kind" if block.name in REGISTRY else "a block"
