@@ -344,6 +344,11 @@ _COMPILER: dict[str, tuple[str, str]] = {
     "E107": (_E, "Give each network exactly one `input` line, before its layers."),
     "E108": (_E, "Save the tensor with `-> name` before the layer that reads it."),
     "E110": (_E, "Add `network Name { input ... }`, or name an existing network."),
+    "E111": (_E, "Quote a name PyTorch can register (`\"block1-0\":`, no `.`); save tensors "
+                 "under another name than `_`."),
+    "E112": (_E, "Compare the value, e.g. `if t != 1 { ... }`."),
+    "E113": (_E, "Use `in.c` inside a block body (or a block parameter's default); `in.h` and "
+                 "`in.w` need a CxHxW input, `in.l` a CxL one."),
     "E201": (_E, "Pad the input, use a smaller kernel, or downsample less before this layer."),
     "E202": (_E, "Make `groups` divide both channel counts."),
     "E203": (_E, "Add a `shortcut { conv(C, k=1, s=S) bn }` projection, or keep the body's "
