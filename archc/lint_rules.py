@@ -126,7 +126,7 @@ def _called_blocks(items: list) -> Iterator[str]:
         elif isinstance(item, syntax.ConcatBlock):
             for branch in item.branches:
                 yield from _called_blocks(branch.items)
-        elif isinstance(item, (syntax.Group, syntax.Side)):
+        elif isinstance(item, (syntax.Group, syntax.Side, syntax.Shortcut)):
             yield from _called_blocks(item.items)
         elif isinstance(item, syntax.If):  # either arm counts as a use
             yield from _called_blocks(item.then + (item.otherwise or []))

@@ -52,10 +52,9 @@ block transform(w, s, g) {
     c: { conv(w, k=1) bn }
 }
 block res_bottleneck(w, s, g) {
-    if s != 1 or in.c != w {
-        residual { shortcut proj { conv(w, k=1, s=s) bn } f: transform(w, s, g) }
-    } else {
-        residual { f: transform(w, s, g) }
+    residual {
+        if s != 1 or in.c != w { shortcut proj { conv(w, k=1, s=s) bn } }
+        f: transform(w, s, g)
     }
     activation: relu
 }
