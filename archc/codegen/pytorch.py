@@ -494,7 +494,9 @@ class _Forward:
         self.depth += 1
         self.emit(f"{name} = {var}")
         self.shared(name, var)
+        outer = dict(self.saved)  # what the head saves is its own (as in archc.graph)
         self.items(node.body, name)
+        self.saved = outer
         self.depth -= 1
         self.sides.append(name)
         return var
