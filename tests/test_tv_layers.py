@@ -173,3 +173,23 @@ def test_emitted_support_classes_script():
     scripted = torch.jit.script(ours)
     x = torch.randn(2, 8, 5, 5)
     assert torch.equal(scripted(x), ours(x))
+
+
+def test_block_parameter_in_forward_gets_specialised_classes():
+    """chunk(2, i) with a block parameter i: forward cannot read __init__'s arguments, so each
+    call gets its own class, and each reads its own piece."""
+    spec = """block unit(i) { chunk(2, i) }
+              network U { input 8x2x2 -> x a: unit(0) -> a b: unit(1) }"""
+    _, ours, source = compile_spec(spec)
+    x = torch.randn(2, 8, 2, 2)
+    assert torch.equal(ours.a(x), x[:, :4]) and torch.equal(ours.b(x[:, :4]), x[:, 2:4])
+    assert "[i]" not in source
+
+
+def test_layer_scale_inside_a_container_is_a_located_error():
+    model = archc.loads("network V { input 4x2x2 inner: { conv(4, k=1) layer_scale } }", "v")
+    with pytest.raises(archc.ArchcError) as caught:
+        generate(model, "v")
+    (diag,) = caught.value.diagnostics
+    assert (diag.code.value, diag.span.line) == ("E401", 1)
+    assert "move it out" in diag.message

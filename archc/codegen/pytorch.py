@@ -429,6 +429,8 @@ class _Forward:
             self.emit(f"{var} = {access}({var})")
             self.fresh[var] = self.chain([layer], self.fresh.get(var))
             return var
+        if any(isinstance(a, Sym) for a in call.args):  # forward cannot see __init__'s values
+            raise NotSymbolic(f"`{layer.name}` writes a block parameter into forward")
         inputs = inputs or [var, *(self.saved[name] for name, _ in layer.refs)]
         expr = call.expr.format(*inputs, inputs=", ".join(inputs), param=access,
                                 args=[_value(a) for a in call.args])
