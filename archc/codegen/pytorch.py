@@ -403,9 +403,12 @@ class _Forward:
             self.fresh[var] = None
             return var
         if isinstance(node, SeqNode):
-            if node.children and _chain(node):
+            lead = _leading_views(node)
+            rest = node.children[lead:]
+            if rest and _chain(SeqNode(node.name, rest, node.indexed, node.span)):
+                var = self.items(node.children[:lead], var)  # e.g. chunk, then the Sequential
                 self.emit(f"{var} = {_access(self.path(node.name), self.modules)}({var})")
-                self.fresh[var] = self.chain(node.children, self.fresh.get(var))
+                self.fresh[var] = self.chain(rest, self.fresh.get(var))
                 return var
             return self.items(node.children, var)
         if isinstance(node, ResidualNode):
@@ -539,8 +542,7 @@ def _walk_modules(nodes: list[TreeNode]):
 def is_module(node: LayerNode) -> bool:
     """Whether a layer is an nn.Module in the emitted code (merges, views such as `chunk` and
     parameters are expressions in forward)."""
-    kind = node.kind
-    return not (kind.takes_tensors or kind.internal or kind.in_forward or kind.parameter)
+    return node.kind.module_slot
 
 
 def _layers(nodes: list[TreeNode]):
@@ -565,6 +567,18 @@ def _chain(node: SeqNode) -> bool:
                                                     and is_module(child))):
             return False
     return True
+
+
+def _leading_views(node: SeqNode) -> int:
+    """How many of a container's first children are expressions on its input alone (`chunk`):
+    written before the call of the nn.Sequential holding the rest."""
+    count = 0
+    for child in node.children:
+        if not (isinstance(child, LayerNode) and child.kind is not None and child.kind.in_forward
+                and not child.refs):
+            break
+        count += 1
+    return count
 
 
 def _node_index(nodes: list[GraphNode]) -> dict[int, int]:

@@ -113,6 +113,12 @@ class LayerKind:
     support: ClassVar[tuple[tuple[str, str], ...]] = ()
     doc: ClassVar[str] = ""
 
+    @property
+    def module_slot(self) -> bool:
+        """Whether emitted code holds the layer as a submodule, taking the next number in a
+        numbered container; merges, views (`chunk`) and parameters are written in forward."""
+        return not (self.takes_tensors or self.internal or self.in_forward or self.parameter)
+
     def check(self, args: Args, inputs: list[Shape]) -> None:
         """Raise `LayerError` when the inputs do not fit. Only here may a rule compare values."""
 
