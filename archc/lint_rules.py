@@ -128,6 +128,8 @@ def _called_blocks(items: list) -> Iterator[str]:
                 yield from _called_blocks(branch.items)
         elif isinstance(item, (syntax.Group, syntax.Side)):
             yield from _called_blocks(item.items)
+        elif isinstance(item, syntax.If):  # either arm counts as a use
+            yield from _called_blocks(item.then + (item.otherwise or []))
 
 
 def check_unused_block(ctx: FileContext) -> Iterator[Diagnostic]:

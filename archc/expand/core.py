@@ -3,12 +3,15 @@ expanded by the mixins in calls.py and containers.py."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 from archc import ast as A
 from archc.errors import ArchcError, Code, Diagnostic, Span
 from archc.expand.calls import CallsMixin
 from archc.expand.containers import ContainersMixin
 from archc.expand.diagnose import _parameter_hint
-from archc.expand.naming import Ctx, Scope, _labels
+from archc.expand.naming import Ctx, Flow, Scope, _labels
 from archc.expand.tree import (
     _ERROR,
     ExpandedNetwork,
@@ -20,10 +23,11 @@ from archc.expand.tree import (
     TreeNode,
     Value,
 )
-from archc.expr import EvalError, evaluate
+from archc.expr import INPUT, EvalError, evaluate
 from archc.layers import REGISTRY, Args
 from archc.sizes import MAX_DEPTH, check_size
 
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 MAX_DIAGNOSTICS = 1000  # per network: further errors are dropped
 MAX_MESSAGE = 400  # characters of one diagnostic message
 
@@ -40,6 +44,9 @@ class Expander(CallsMixin, ContainersMixin):
         self._valid_args: dict[tuple, Args] = {}  # (kind, frozen_key(values)) -> validated
         self.layer_count = 0
         self._depth = 0  # items being expanded inside one another, block bodies included
+        # shapes are followed only when a block reads `in.` (outside blocks it is E113 anyway)
+        self.track = uses_input(spec.blocks)
+        self._shapes: dict[tuple, tuple | None] = {}  # (kind, args, inputs) -> output shape
         for block in spec.blocks:
             if block.name in self.blocks or block.name in REGISTRY:
                 what = "a layer kind" if block.name in REGISTRY else "a block"
@@ -69,7 +76,8 @@ class Expander(CallsMixin, ContainersMixin):
 
     def block_body(self, block: str, env: dict[str, Value], defaults: dict) -> list[TreeNode]:
         """One block's body expanded on its own (codegen: `env` holds symbolic parameters)."""
-        ctx = Ctx(env, Scope("", indexed=False), (), defaults, (block,))
+        flow = Flow(env.get(INPUT)) if self.track else None
+        ctx = Ctx(env, Scope("", indexed=False), (), defaults, (block,), flow)
         return self._stmts(self.blocks[block].body, ctx)
 
     def network(self, net: A.Network, input_override: tuple[int, ...] | None = None
@@ -91,7 +99,8 @@ class Expander(CallsMixin, ContainersMixin):
                 self._recursion(cycle, span, ())
             self._too_large(overflow.span, overflow.trace, overflow.what)
             raise ArchcError(self.diagnostics)
-        ctx = Ctx({}, Scope("", indexed=False), (), defaults)
+        flow = Flow(dims) if self.track else None
+        ctx = Ctx({}, Scope("", indexed=False), (), defaults, (), flow)
         try:
             body = self._stmts(net.body, ctx)
         except LayerLimit:
@@ -142,8 +151,7 @@ class Expander(CallsMixin, ContainersMixin):
     def _stmts(self, stmts: list, ctx: Ctx) -> list[TreeNode]:
         local_defaults = [s for s in stmts if isinstance(s, A.Defaults)]
         if local_defaults:
-            ctx = Ctx(ctx.env, ctx.scope, ctx.trace, self._defaults(local_defaults, ctx.defaults),
-                      ctx.stack)
+            ctx = replace(ctx, defaults=self._defaults(local_defaults, ctx.defaults))
         return self._items([s for s in stmts if not isinstance(s, (A.Defaults, A.InputDecl))], ctx)
 
     def _items(self, items: list, ctx: Ctx) -> list[TreeNode]:
@@ -155,7 +163,12 @@ class Expander(CallsMixin, ContainersMixin):
 
     def _item(self, item, ctx: Ctx) -> list[TreeNode]:
         label = getattr(item, "label", None) or (item.name if isinstance(item, A.Side) else None)
-        if label is not None and not self._label_ok(label, item, ctx):
+        if label is not None and "{" in label and not isinstance(item, A.Repeat):
+            label = self.render_label(label, item.span, ctx)
+            if label is None:
+                return []
+            item = item.model_copy(update={"label": label})
+        if label is not None and "{" not in label and not self._label_ok(label, item, ctx):
             return []
         if self._depth >= MAX_DEPTH:
             self.error(Code.TOO_DEEP, f"the expanded network nests deeper than {MAX_DEPTH} "
@@ -168,12 +181,38 @@ class Expander(CallsMixin, ContainersMixin):
         finally:
             self._depth -= 1
 
+    def render_label(self, template: str, span: Span, ctx: Ctx) -> str | None:
+        """A quoted label's text with `{param}` (a block parameter's value) and `{#}` (the
+        module's position in its container) filled in: `"block{k}-{#}"` -> `block1-0`."""
+        failed = []
+
+        def fill(match: re.Match) -> str:
+            key = match.group(1).strip()
+            if key == "#":
+                return str(ctx.scope.slots)
+            value = ctx.env.get(key)
+            if isinstance(value, (int, str)) and not isinstance(value, bool):
+                return str(value)
+            failed.append(key)
+            return ""
+
+        text = _PLACEHOLDER.sub(fill, template)
+        if failed:
+            self.error(Code.UNDEFINED_NAME, f"`{{{failed[0]}}}` in a label is neither `{{#}}` nor "
+                       "an integer block parameter", span, _parameter_hint(failed[0], ctx.env),
+                       ctx.trace)
+            return None
+        if not text or "." in text or "{" in text or "}" in text:
+            self.error(Code.BAD_NAME, f"label \"{template}\" gives `{text}`, which cannot name "
+                       "a module", span, "braces hold `#` or a parameter; no `.`", ctx.trace)
+            return None
+        if text in ctx.scope.used:
+            self.error(Code.DUPLICATE, f"`{text}` names two things in the same scope", span,
+                       "put `{#}` or a parameter in the label", ctx.trace)
+            return None
+        return text
+
     def _label_ok(self, label: str, item, ctx: Ctx) -> bool:
-        if ctx.scope.indexed:
-            self.error(Code.DUPLICATE, f"label `{label}` inside a numbered container: its "
-                       "children are named 0, 1, 2, ...", item.span,
-                       "remove the label, or make the container a block", ctx.trace)
-            return False
         if label in ctx.scope.used:
             self.error(Code.DUPLICATE, f"`{label}` names two things in the same scope",
                        item.span, "labels (and side names) must be unique within a network or "
@@ -189,19 +228,24 @@ class Expander(CallsMixin, ContainersMixin):
         if isinstance(item, A.Repeat):
             return self._repeat(item, ctx)
         if isinstance(item, A.Residual):
-            return [self._residual(item, ctx)]
+            return self._residual(item, ctx)
         if isinstance(item, A.ConcatBlock):
             return [self._concat(item, ctx)]
         if isinstance(item, A.Group):
-            if item.label is None:
-                return self._items(item.items, ctx)
-            return [self._seq(item.items, ctx, ctx.scope.child("group", item.label), item.span,
-                              indexed=True)]
+            return self._group(item, ctx)
+        if isinstance(item, A.If):
+            return self._if(item, ctx)
         if isinstance(item, A.Side):
             name = ctx.scope.child("side", item.name)
-            seq = self._seq(item.items, ctx, name, item.span, indexed=False, collapse=True)
-            return [SideNode(name, seq.children, item.span)]
+            inner = ctx.with_scope(Scope(name, indexed=False), ctx.branch())
+            return [SideNode(name, self._items(item.items, inner), item.span)]
         if isinstance(item, A.Save):
+            if item.name == "_":
+                self.error(Code.BAD_NAME, "`_` cannot name a saved tensor", item.span,
+                           "`_` stands for the current tensor in `concat(x, _)`", ctx.trace)
+                return []
+            if ctx.flow is not None:
+                ctx.flow.saved[item.name] = ctx.flow.shape
             return [SaveNode(item.name, item.span)]
         raise TypeError(f"unexpected item {item!r}")
 
@@ -217,3 +261,15 @@ class Expander(CallsMixin, ContainersMixin):
             self.error(exc.code, exc.message, exc.span, hint, trace)
             return _ERROR
 
+
+
+def uses_input(node) -> bool:
+    """Whether any expression under `node` (an AST node or list) reads `in.c` and friends."""
+    if isinstance(node, A.InputDim):
+        return True
+    if isinstance(node, list):
+        return any(uses_input(n) for n in node)
+    if isinstance(node, (A.Node, A.SpecFile)):
+        return any(uses_input(getattr(node, f)) for f in type(node).model_fields
+                   if f not in ("span", "name_span", "shortcut_span"))
+    return False
