@@ -86,7 +86,8 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.UNDEFINED_NAME: "an expression names something that is not a block parameter",
     Code.DUPLICATE: "a block, network, label or argument defined twice",
     Code.INPUT: "a network without exactly one `input`, or `input` in the wrong place",
-    Code.UNDEFINED_TENSOR: "a named tensor used before `-> name` defined it",
+    Code.UNDEFINED_TENSOR: ("a named tensor used before `-> name` defined it, or saved only "
+                            "inside a `side` head"),
     Code.NO_NETWORK: "the file defines no network, or the requested network does not exist",
     Code.BAD_NAME: "a quoted label that cannot name a module (empty, or holding `.`), or `_` "
                    "saved as a tensor name (it stands for the current tensor)",
@@ -99,12 +100,14 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.CONCAT_MISMATCH: "concatenated tensors disagree on spatial size or rank",
     Code.SAME_IMPOSSIBLE: "`p=same` cannot keep the size (even kernel or stride > 1)",
     Code.RANK_MISMATCH: "a layer got a tensor of the wrong rank (e.g. linear before flatten)",
-    Code.BROADCAST_MISMATCH: "add/mul of tensors whose shapes do not broadcast",
+    Code.BROADCAST_MISMATCH: ("add/mul of tensors whose shapes do not broadcast (as the batched "
+                              "tensors: equal ranks)"),
     Code.TOO_LARGE: "the expanded network exceeds the layer limit (expansion bomb)",
     Code.RECURSION: "a block calls itself, directly or through other blocks",
     Code.TOO_DEEP: "nesting deeper than the limit",
     Code.VALUE_TOO_LARGE: "a size or count beyond the configured cap",
-    Code.CODEGEN: "the PyTorch backend cannot express this construct (a side output in a block)",
+    Code.CODEGEN: ("the PyTorch backend cannot express this construct (a side output in a "
+                   "block, a `layer_scale` inside a container)"),
     Code.VERIFY: "the emitted module disagrees with the analyzer (a bug: please report it)",
     Code.FLOOR_DROPS: "warning: the stride does not divide the input; border rows are dropped",
     Code.PARAMS_BUDGET: "the network has more parameters than the configured budget",

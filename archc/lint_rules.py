@@ -207,17 +207,20 @@ def _output_nodes(ctx: NetworkContext) -> set[int]:
 
 
 def check_channels_multiple_of_8(ctx: NetworkContext) -> Iterator[Diagnostic]:
+    from archc.layers.base import channels
+
     outputs = _output_nodes(ctx)
     for node, layer, row in ctx.layers():
         if node in outputs or not row.params:
             continue
         chooses_width = (layer.kind.kernel(layer.args) is not None
                          or tuple(row.output) != tuple(row.inputs[0]))
-        if chooses_width and row.output[0] % 8:
+        width = channels(row.output)  # the last axis of a channels-last map
+        if chooses_width and width % 8:
             yield Diagnostic(Code.CHANNELS_NOT_MULTIPLE_OF_8,
-                             f"{row.name}: {row.output[0]} output channels is not a multiple "
+                             f"{row.name}: {width} output channels is not a multiple "
                              "of 8", layer.span,
-                             f"tensor cores work on multiples of 8: try {_round8(row.output[0])}")
+                             f"tensor cores work on multiples of 8: try {_round8(width)}")
 
 
 def _round8(n: int) -> int:
@@ -225,9 +228,12 @@ def _round8(n: int) -> int:
 
 
 def check_spatial_collapse(ctx: NetworkContext) -> Iterator[Diagnostic]:
+    from archc.layers.base import ChannelsLast
+
     for node, layer, row in ctx.layers():
         shape_in, shape_out = row.inputs[0], row.output
-        if len(shape_out) < 2 or len(shape_in) != len(shape_out):
+        if len(shape_out) < 2 or len(shape_in) != len(shape_out) or any(
+                isinstance(s, ChannelsLast) for s in (shape_in, shape_out)):
             continue
         axes = [a for a in range(1, len(shape_out)) if shape_out[a] == 1 and shape_in[a] > 1]
         victim = _kernel_over_collapsed(ctx, node, axes) if axes else None

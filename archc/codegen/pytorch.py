@@ -34,6 +34,7 @@ from archc.expand import (
 from archc.expr import INPUT
 from archc.graph import GraphNode, build_graph
 from archc.layers.base import LayerError, LayerKind, TorchCall, fmt_shape
+from archc.layers.support import SUPPORT
 
 INDENT = "    "
 MAX_SOURCE_NESTING = 90  # Python's parser: 100 indentation levels, 200 nested brackets
@@ -110,6 +111,7 @@ class Generator:
         self.instances = _block_instances(model.expanded.body)
         self.done: set[str] = set()
         self.specialised_by_body: dict[str, str] = {}  # class body -> class, to share twins
+        self.support: set[str] = set()  # classes of archc.layers.support the file needs
         self._net_scope: Scope | None = None
 
     # ---- driver --------------------------------------------------------------
@@ -129,7 +131,8 @@ class Generator:
                   "# Edit the spec, not this file: `archc build` writes it again.",
                   f'"""{self.model.analysis.network}, compiled by archc."""', "",
                   "import torch", "from torch import nn", "", ""]
-        source = "\n".join(header) + "\n" + "\n\n".join(self.sources)
+        support = [SUPPORT[name] for name in SUPPORT if name in self.support]
+        source = "\n".join(header) + "\n" + "\n\n".join([*support, *self.sources])
         return Generated(source, self.network_class, sides)
 
     def _network_scope(self) -> Scope:
@@ -205,8 +208,8 @@ class Generator:
             if node:
                 layer = data.layer
                 try:
-                    shapes[node] = tuple(layer.kind.out_shape(layer.args,
-                                                              [shapes[i] for i in inputs[node]]))
+                    out = layer.kind.out_shape(layer.args, [shapes[i] for i in inputs[node]])
+                    shapes[node] = out if isinstance(out, tuple) else tuple(out)
                 except LayerError as exc:  # e.g. a broadcast that needs concrete sizes
                     raise NotSymbolic(exc.message) from None
         instances = self.instances[block]
@@ -306,7 +309,12 @@ class Generator:
             call = self._torch_call(scope, node)
             if call.module is None:  # a merge: an expression in forward, not a submodule
                 return
-            slot = Slot(_call_text(call), scope.comment(node))
+            if node.kind.parameter and len(path) != 1:
+                raise Unsupported(f"`{node.name}` is a parameter of its block or network and "
+                                  "cannot sit inside a container; move it out of the { }", node)
+            text = _call_text(call)
+            slot = Slot(f"nn.Parameter({text})" if node.kind.parameter else text,
+                        scope.comment(node))
             slots[id(node)] = (slot, call)
             access = _access(path, modules) if len(path) == 1 else _getattr_path(path)
             for statement in node.kind.torch_init(node.args):
@@ -343,7 +351,9 @@ class Generator:
     def _torch_call(self, scope: Scope, layer: LayerNode) -> TorchCall:
         node = scope.node_of[id(layer)]
         shapes = [scope.shapes[i] for i in scope.inputs_of[node]]
-        return layer.kind.torch(layer.args, shapes)
+        call = layer.kind.torch(layer.args, shapes)
+        self.support.update(call.support)
+        return call
 
     # ---- forward ------------------------------------------------------------------
 
@@ -396,9 +406,12 @@ class _Forward:
             self.fresh[var] = None
             return var
         if isinstance(node, SeqNode):
-            if node.children and _chain(node):
+            lead = _leading_views(node)
+            rest = node.children[lead:]
+            if rest and _chain(SeqNode(node.name, rest, node.indexed, node.span)):
+                var = self.items(node.children[:lead], var)  # e.g. chunk, then the Sequential
                 self.emit(f"{var} = {_access(self.path(node.name), self.modules)}({var})")
-                self.fresh[var] = self.chain(node.children, self.fresh.get(var))
+                self.fresh[var] = self.chain(rest, self.fresh.get(var))
                 return var
             return self.items(node.children, var)
         if isinstance(node, ResidualNode):
@@ -417,12 +430,16 @@ class _Forward:
 
     def layer(self, layer: LayerNode, var: str, inputs: list[str] | None = None) -> str:
         call = self.gen._torch_call(self.scope, layer)
-        if call.module is not None:
-            self.emit(f"{var} = {_access(self.path(layer.name), self.modules)}({var})")
+        access = _access(self.path(layer.name), self.modules)
+        if call.module is not None and not layer.kind.parameter:
+            self.emit(f"{var} = {access}({var})")
             self.fresh[var] = self.chain([layer], self.fresh.get(var))
             return var
+        if any(isinstance(a, Sym) for a in call.args):  # forward cannot see __init__'s values
+            raise NotSymbolic(f"`{layer.name}` writes a block parameter into forward")
         inputs = inputs or merge_inputs(var, layer.refs, self.saved)
-        expr = call.expr.format(*inputs, inputs=", ".join(inputs))
+        expr = call.expr.format(*inputs, inputs=", ".join(inputs), param=access,
+                                args=[_value(a) for a in call.args])
         self.emit(f"{var} = {expr}")
         self.fresh[var] = layer.kind
         return var
@@ -485,7 +502,9 @@ class _Forward:
         self.depth += 1
         self.emit(f"{name} = {var}")
         self.shared(name, var)
+        outer = dict(self.saved)  # what the head saves is its own (as in archc.graph)
         self.items(node.body, name)
+        self.saved = outer
         self.depth -= 1
         self.sides.append(name)
         return var
@@ -526,8 +545,9 @@ def _walk_modules(nodes: list[TreeNode]):
 
 
 def is_module(node: LayerNode) -> bool:
-    """Whether a layer is an nn.Module in the emitted code (merges are expressions in forward)."""
-    return not node.kind.takes_tensors and not node.kind.internal
+    """Whether a layer is an nn.Module in the emitted code (merges, views such as `chunk` and
+    parameters are expressions in forward)."""
+    return node.kind.module_slot
 
 
 def _layers(nodes: list[TreeNode]):
@@ -554,6 +574,18 @@ def _chain(node: SeqNode) -> bool:
                                                     and is_module(child))):
             return False
     return True
+
+
+def _leading_views(node: SeqNode) -> int:
+    """How many of a container's first children are expressions on its input alone (`chunk`):
+    written before the call of the nn.Sequential holding the rest."""
+    count = 0
+    for child in node.children:
+        if not (isinstance(child, LayerNode) and child.kind is not None and child.kind.in_forward
+                and not child.refs):
+            break
+        count += 1
+    return count
 
 
 def _node_index(nodes: list[GraphNode]) -> dict[int, int]:

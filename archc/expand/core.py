@@ -223,7 +223,7 @@ class Expander(CallsMixin, ContainersMixin):
     def _unlabeled(self, item, ctx: Ctx) -> list[TreeNode]:
         if isinstance(item, A.Call):
             kind = REGISTRY.get(item.name)
-            slot = not (kind is not None and kind.takes_tensors)
+            slot = kind is None or kind.module_slot
             return [self._call(item, ctx, ctx.scope.child(item.name, item.label, slot))]
         if isinstance(item, A.Repeat):
             return self._repeat(item, ctx)
