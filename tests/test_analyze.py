@@ -182,6 +182,74 @@ def test_broadcast_mismatch():
     assert "4x6x6, 8x6x6 do not broadcast" in diag.message
 
 
+def test_broadcast_follows_the_batched_tensors():
+    """Regression: (N, C) against (N, C, H, W) aligns C with W (and N with H) in PyTorch, so a
+    flat gate cannot scale a map even when C == W; it used to pass `check` and crash `build`."""
+    diag = error(net("4x4x4", "-> x", "global_avgpool flatten", "mul(x)"))
+    assert (diag.code.value, diag.span.line, diag.span.col) == ("E207", 5, 5)
+    assert "(N, 4) and (N, 4, 4, 4)" in diag.message
+    assert "global_avgpool` keeps Cx1x1" in diag.hint
+    diag = error(net("8x1x1", "-> x", "flatten", "add(x)"))  # every axis 1 or equal: still no
+    assert diag.code.value == "E207"
+
+
+def test_tensor_saved_in_a_side_head_is_not_on_the_main_path():
+    """Regression: the head runs only in training, so the main path cannot read what it saves
+    (it used to report 0 MACs for the conv and crash `build` with UnboundLocalError)."""
+    diag = error(net("3x8x8", "-> x", "side s { conv(4, k=1) -> y }", "concat(y)"))
+    assert (diag.code.value, diag.span.line, diag.span.col) == ("E108", 5, 12)
+    assert "inside side output `s`" in diag.message
+
+
+def test_side_head_may_reuse_a_name_without_hiding_the_main_one():
+    text = net("3x8x8", "-> x", "side s { conv(4, k=1) -> x conv(4, k=1) add(x) }",
+               "conv(3, k=1)", "add(x)")
+    analysis = archc.loads(text, FILE).analysis
+    assert analysis.output == (3, 8, 8)
+    assert analysis.totals.macs == 8 * 8 * 3 * 3  # the main conv only
+
+
+# ---- channels-last layout, per-position layers (issue 10) -----------------------------------
+
+def test_linear_at_every_position_of_a_channels_last_map():
+    text = net("16x5x7", "permute(0, 2, 3, 1)", "layernorm", "linear(32)", "gelu",
+               "linear(16, bias=false)", "permute(0, 3, 1, 2)")
+    r = rows(text)
+    assert [x[0] for x in r] == [(5, 7, 16), (5, 7, 16), (5, 7, 32), (5, 7, 32), (5, 7, 16),
+                                 (16, 5, 7)]
+    assert r[1][1:] == (2 * 16, 0)  # a weight and a bias per channel
+    assert r[2][1:] == (16 * 32 + 32, 5 * 7 * 16 * 32)  # H*W*in*out
+    assert r[4][1:] == (32 * 16, 5 * 7 * 32 * 16)
+
+
+def test_layernorm_over_channels_of_a_map_and_a_flat_vector():
+    assert rows(net("24x3x3", "layernorm(eps=1e-6)"))[0] == ((24, 3, 3), 48, 0)
+    assert rows(net("24", "layernorm(affine=false)"))[0] == ((24,), 0, 0)
+
+
+def test_channels_last_tensor_is_refused_by_channel_first_kinds():
+    diag = error(net("8x4x4", "permute(0, 2, 3, 1)", "conv(8, k=1)"))
+    assert (diag.code.value, diag.span.line) == ("E206", 4)
+    assert "channels last" in diag.message and "permute(0, 3, 1, 2)" in diag.hint
+    diag = error(net("8x4x4", "linear(8)"))  # a CxHxW map: flatten or permute first
+    assert diag.code.value == "E206" and "permute(0, 2, 3, 1)" in diag.hint
+
+
+@pytest.mark.parametrize(("dims", "fragment"), [
+    ("(0, 2, 3)", "not an order"), ("(1, 0, 2, 3)", "batch axis"),
+    ("(0, 2, 1, 3)", "channels first or last")])
+def test_bad_permutes(dims, fragment):
+    diag = error(net("8x4x4", f"permute{dims}"))
+    assert diag.code.value == "E104" and fragment in diag.message
+
+
+def test_layer_scale_stochastic_depth_and_chunk_counts():
+    r = rows(net("12x4x4", "layer_scale", "stochastic_depth(0.1)", "chunk(3, 2)"))
+    assert r == [((12, 4, 4), 12, 0), ((12, 4, 4), 0, 0), ((4, 4, 4), 0, 0)]
+    assert error(net("12x4x4", "chunk(5, 0)")).code.value == "E202"
+    assert error(net("12x4x4", "chunk(3, 3)")).code.value == "E104"
+
+
 def test_residual_mismatch_is_located():
     text = net("8x8x8", "conv(8, k=1)", "residual { conv(16, k=3, s=2, p=1) }")
     diag = error(text)
@@ -206,7 +274,7 @@ def test_concat_adds_channels_and_needs_equal_maps():
 def test_rank_mismatch():
     diag = error(net("3x8x8", "linear(10)"))
     assert (diag.code.value, diag.span.line, diag.span.col) == ("E206", 3, 5)
-    assert diag.hint == "add `flatten` before it"
+    assert diag.hint.startswith("add `flatten` before it")
 
 
 def test_errors_do_not_cascade():
