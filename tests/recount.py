@@ -50,6 +50,10 @@ def module_counts(net: torch.nn.Module, input_shape: tuple[int, ...]) -> dict[st
     for name, sub in net.named_modules():
         assert flops.get(name, 0) % BATCH == 0, (name, flops.get(name))
         counts[name] = (sum(p.numel() for p in sub.parameters()), flops.get(name, 0) // BATCH)
+    # A layer held as a bare parameter of its enclosing module (torchvision's `layer_scale`)
+    # has no module of its own: its count is that parameter's, and it runs no counted op.
+    for name, param in net.named_parameters():
+        counts.setdefault(name, (param.numel(), 0))
     return counts
 
 
