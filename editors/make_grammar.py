@@ -17,7 +17,9 @@ sys.path.insert(0, str(HERE.parent))
 OUT = HERE / "archc.tmLanguage.json"
 VSCODE_COPY = HERE / "vscode" / "syntaxes" / "archc.tmLanguage.json"
 
-STRUCTURE = ["network", "block", "defaults", "residual", "shortcut", "concat", "branch", "side"]
+STRUCTURE = ["network", "block", "defaults", "residual", "shortcut", "concat", "branch", "side",
+             "if", "else"]
+LOGICAL = ["and", "or", "not"]
 CONSTANTS = ["true", "false", "same", "valid"]
 
 
@@ -36,6 +38,7 @@ def grammar() -> dict:
         "fileTypes": ["arch"],
         "patterns": [
             {"name": "comment.line.number-sign.arch", "match": "#.*$"},
+            {"name": "string.quoted.double.label.arch", "match": r'"[^"\\\n]*"'},
             {"match": r"\b(block|network)\s+([A-Za-z_][A-Za-z0-9_]*)",
              "captures": {"1": {"name": "keyword.control.arch"},
                           "2": {"name": "entity.name.type.arch"}}},
@@ -43,19 +46,24 @@ def grammar() -> dict:
              "captures": {"1": {"name": "keyword.other.input.arch"},
                           "2": {"name": "constant.numeric.dims.arch"}}},
             {"name": "keyword.control.arch", "match": _words(STRUCTURE)},
+            {"name": "keyword.operator.logical.arch", "match": _words(LOGICAL)},
+            {"match": r"\b(in)(\.)([A-Za-z_][A-Za-z0-9_]*)",
+             "captures": {"1": {"name": "variable.language.input.arch"},
+                          "3": {"name": "variable.other.member.arch"}}},
             {"match": r"(->)\s*([A-Za-z_][A-Za-z0-9_]*)",
              "captures": {"1": {"name": "keyword.operator.save.arch"},
                           "2": {"name": "variable.other.tensor.arch"}}},
             {"match": r"\b([A-Za-z_][A-Za-z0-9_]*)\s*(:)(?!:)",
              "captures": {"1": {"name": "entity.name.label.arch"},
                           "2": {"name": "punctuation.separator.label.arch"}}},
-            {"match": r"\b([A-Za-z_][A-Za-z0-9_]*)\s*(=)",
+            {"match": r"\b([A-Za-z_][A-Za-z0-9_]*)\s*(=)(?!=)",
              "captures": {"1": {"name": "variable.parameter.arch"},
                           "2": {"name": "keyword.operator.assignment.arch"}}},
             {"name": "support.function.layer.arch", "match": _words(kinds)},
             {"name": "constant.language.arch", "match": _words(CONSTANTS)},
             {"name": "constant.numeric.arch",
              "match": r"\b[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?\b|\.[0-9]+"},
+            {"name": "keyword.operator.comparison.arch", "match": r"==|!=|<=|>=|<|>"},
             {"name": "keyword.operator.arithmetic.arch", "match": r"//|[-+*/]"},
             {"name": "entity.name.function.call.arch",
              "match": r"\b[A-Za-z_][A-Za-z0-9_]*(?=\s*\()"},

@@ -79,6 +79,13 @@ def test_scopes_of_keywords_layers_and_names() -> None:
     scopes = _scopes("    residual { bottleneck(c * 4) } shortcut { }")
     assert scopes["residual"] == scopes["shortcut"] == "keyword.control.arch"
     assert scopes["bottleneck"] == "entity.name.function.call.arch"
+    scopes = _scopes('    "layer1.0": residual if w != 64 and in.c > 3 { relu }')
+    assert scopes['"layer1.0"'] == "string.quoted.double.label.arch"
+    assert scopes["if"] == "keyword.control.arch"
+    assert scopes["and"] == "keyword.operator.logical.arch"
+    assert scopes["!="] == scopes[">"] == "keyword.operator.comparison.arch"
+    assert scopes["in"] == "variable.language.input.arch"
+    assert scopes["w"] == "variable.other.arch" and scopes["c"] == "variable.other.member.arch"
 
 
 def test_vscode_extension_folder() -> None:

@@ -54,12 +54,13 @@ class NetworkRecord:
 
 # ---- lexical index --------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"(?P<comment>#[^\n]*)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-                    r"|(?P<number>[0-9][0-9.eE+-]*(?:\s*x\s*[0-9]+)*)|(?P<op>->|//|\S)")
+_TOKEN = re.compile(r'(?P<comment>#[^\n]*)|(?P<string>"[^"\\\n]*")|(?P<name>[A-Za-z_][A-Za-z0-9_]*)'
+                    r"|(?P<number>[0-9][0-9.eE+-]*(?:\s*x\s*[0-9]+)*)"
+                    r"|(?P<op>->|//|==|!=|<=|>=|\S)")
 
 
 class Token(NamedTuple):
-    kind: str  # name | number | op
+    kind: str  # name | number | string (a quoted label) | op
     text: str
     start: Pos
     end: Pos
