@@ -101,6 +101,7 @@ async def test_error_in_block_shown_at_call_site(client: LanguageClient):
     assert await _change(client, uri, BLOCKS, 2) == []
 
 
+@pytest.mark.independent
 @pytest.mark.asyncio(loop_scope="module")
 async def test_hover_shows_shapes_params_and_macs(client: LanguageClient):
     await _open(client, URI, LENET, 4)
@@ -111,6 +112,7 @@ async def test_hover_shows_shapes_params_and_macs(client: LanguageClient):
     assert "params 156" in text and "117,600" in text
 
 
+@pytest.mark.independent
 @pytest.mark.asyncio(loop_scope="module")
 async def test_block_call_hover_and_definition(client: LanguageClient):
     uri = URI.replace("lenet5_edit", "blocks_nav")
@@ -155,6 +157,7 @@ async def test_completion_offers_kinds_arguments_and_tensors(client: LanguageCli
     assert {"conv", "maxpool", "residual", "unit"} <= labels
 
 
+@pytest.mark.independent
 @pytest.mark.asyncio(loop_scope="module")
 async def test_formatting_and_inlay_hints(client: LanguageClient):
     uri = URI.replace("lenet5_edit", "fmt")
@@ -179,6 +182,7 @@ async def test_formatting_and_inlay_hints(client: LanguageClient):
     assert len(await client.text_document_inlay_hint_async(ask)) == 2
 
 
+@pytest.mark.fuzz
 @pytest.mark.asyncio(loop_scope="module")
 async def test_half_typed_text_never_kills_the_server(client: LanguageClient):
     uri = URI.replace("lenet5_edit", "half")

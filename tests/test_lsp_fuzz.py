@@ -31,6 +31,7 @@ def texts(draw) -> str:
     return spec[:cut] + insert + spec[cut + draw(st.integers(0, 20)):]
 
 
+@pytest.mark.fuzz
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts(), st.lists(st.tuples(st.integers(0, 40), st.integers(0, 90)), min_size=1,
                          max_size=4))
@@ -79,6 +80,7 @@ def _parse_or_codes(parse, text: str):
         return [(d.code, d.span, d.message) for d in exc.diagnostics]
 
 
+@pytest.mark.fuzz
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts(), texts())
 def test_incremental_parse_equals_a_whole_parse(before: str, after: str) -> None:
