@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = [p.read_text() for p in sorted((ROOT / "examples").glob("*.arch"))]
 PIECES = ["network", "block", "input", "3x32x32", "conv", "(", ")", "{", "}", ",", "=", "->",
           "k", "=3", "relu", "residual", "shortcut", "concat", "branch", "side", "add", "x",
-          "*", "2", " ", "\n", "#", ":", "linear", "flatten", "é", "\t", "1.5", "//", "-"]
+          "*", "2", " ", "\n", "#", ":", "linear", "flatten", "é", "\t", "1.5", "//", "-",
+          "if", "else", "==", "and", "in.c", '"a.b"', "<"]
 
 
 @st.composite
