@@ -19,13 +19,14 @@ from dataclasses import dataclass
 
 from archc.errors import ArchcError, Diagnostic
 
-FORMATS = ("svg", "html", "dot", "mermaid")
+FORMATS = ("svg", "html", "dot", "mermaid", "png")
+PNG_HINT = "png needs the resvg-py wheel (no system packages): pip install 'archc[render]'"
 DIRECTIONS = ("TB", "LR")
 
 
 @dataclass
 class Rendered:
-    text: str
+    text: str | bytes  # bytes for png
     diagnostics: list[Diagnostic]  # the spec's errors (the picture shows them too)
 
     @property
@@ -34,8 +35,8 @@ class Rendered:
 
 
 def render(model, format: str = "svg", expand: Iterable[str] | str | None = None,
-           direction: str = "TB") -> str:
-    """The picture of a loaded `archc.Model` as text (SVG, HTML, DOT or Mermaid).
+           direction: str = "TB") -> str | bytes:
+    """The picture of a loaded `archc.Model`: text (SVG, HTML, DOT, Mermaid) or PNG bytes.
     `expand`: None (blocks collapsed), "all", or names of blocks (instances, like `layer3.2`,
     or block definitions, like `bottleneck`) to open."""
     from archc.render.scene import build_scene
@@ -100,9 +101,13 @@ def expanded_ids(scene, expand: Iterable[str] | str | None) -> set[str]:
     return chosen
 
 
-def _write(scene, format: str, expand) -> str:
+def _write(scene, format: str, expand) -> str | bytes:
     _check(format, scene.direction)
     opened = expanded_ids(scene, expand)
+    if format == "png":
+        from archc.render.svg import to_svg
+
+        return svg_to_png(to_svg(scene, opened))
     if format == "svg":
         from archc.render.svg import to_svg
 
@@ -116,11 +121,27 @@ def _write(scene, format: str, expand) -> str:
     return text.to_dot(scene, opened) if format == "dot" else text.to_mermaid(scene, opened)
 
 
+def png_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("resvg_py") is not None
+
+
+def svg_to_png(svg: str) -> bytes:
+    """resvg (Rust, shipped inside the resvg-py wheel) rasterises the SVG at 2x."""
+    if not png_available():
+        raise RuntimeError(PNG_HINT)
+    import resvg_py
+
+    return bytes(resvg_py.svg_to_bytes(svg_string=svg, zoom=2.0))
+
+
 class _CallableModule(types.ModuleType):
     """`archc.render(model, "svg")`: importing archc.render binds the attribute to this module,
     so the module itself is the function."""
 
-    def __call__(self, model, format: str = "svg", expand=None, direction: str = "TB") -> str:
+    def __call__(self, model, format: str = "svg", expand=None,
+                 direction: str = "TB") -> str | bytes:
         return render(model, format, expand, direction)
 
 

@@ -397,12 +397,10 @@ class Layout:
                 start, thick = placed.bands[layer_of[dummy]]
                 pts += [(gx + a, gy + b) for a, b in (self._xy(o, start), self._xy(o, start + thick))]
             pts.append(point(chain[-1], False))
-            end = self.scene.items.get(chain[-1])
-            source = self.scene.items.get(chain[0])
-            side = source is not None and source.side is not None and (group.side is None)
-            pic.edges.append(Edge(pts, side or (end is not None and end.role == "output"
-                                                and end.side is not None),
-                                  end is not None and end.role == "merge"))
+            ends = [self.scene.items.get(chain[0]), self.scene.items.get(chain[-1])]
+            side = group.side is not None or any(e is not None and e.side is not None
+                                                 for e in ends)
+            pic.edges.append(Edge(pts, side, ends[1] is not None and ends[1].role == "merge"))
         for node, text in p.labels.items():
             i = layer_of[node]
             start, thick = placed.bands[i]

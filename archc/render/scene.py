@@ -50,6 +50,7 @@ class Item:
     kernel: tuple | None = None
     error: str | None = None
     bottleneck: str | None = None
+    bottleneck_for: str = ""  # the larger convolution it narrows the input of
     bottlenecks: int = 0  # in the group's subtree
     block_args: str = ""
 
@@ -216,8 +217,8 @@ class SceneBuilder:
             item.error = diag_text(failure)
         found = self.reduce.get(layer.name)
         if found is not None:
-            item.bottleneck = (f"1×1 bottleneck before {_local(found.name)}: "
-                               f"{found.ratio:.1f}× fewer MACs")
+            item.bottleneck = f"1×1 bottleneck: {found.ratio:.1f}× fewer MACs"
+            item.bottleneck_for = found.name
             item.bottlenecks = 1
         self.leaf_of[node] = item
 

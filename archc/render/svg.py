@@ -245,7 +245,7 @@ def tooltip(item: Item) -> str:
     if item.line:
         rows.append(f"line: {item.line}")
     if item.bottleneck:
-        rows.append(item.bottleneck)
+        rows.append(f"{item.bottleneck} (in front of {item.bottleneck_for})")
     if item.error:
         rows.append(item.error)
     return "\n".join(rows)
