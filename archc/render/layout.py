@@ -17,6 +17,7 @@ Sizes come from text width: labels are set in a monospace font, so width = chara
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from archc.render.scene import ROOT, Item, Scene
 
@@ -118,7 +119,7 @@ def _reduce_crossings(layers: list[list[str]], chains: list[list[str]]) -> None:
     down: dict[str, list[str]] = {}
     up: dict[str, list[str]] = {}
     for chain in chains:
-        for a, b in zip(chain, chain[1:]):
+        for a, b in pairwise(chain):
             down.setdefault(a, []).append(b)
             up.setdefault(b, []).append(a)
     best, best_count = [list(layer) for layer in layers], _crossings(layers, down)
@@ -143,7 +144,7 @@ def _reduce_crossings(layers: list[list[str]], chains: list[list[str]]) -> None:
 
 def _crossings(layers: list[list[str]], down: dict[str, list[str]]) -> int:
     count = 0
-    for upper, lower in zip(layers, layers[1:]):
+    for upper, lower in pairwise(layers):
         pos = {node: k for k, node in enumerate(lower)}
         pairs = sorted((i, pos[t]) for i, node in enumerate(upper)
                        for t in down.get(node, ()) if t in pos)
@@ -230,7 +231,7 @@ def _order_positions(p: Plan, extent) -> dict[str, float]:
     up: dict[str, list[str]] = {}
     down: dict[str, list[str]] = {}
     for chain in p.chains:
-        for a, b in zip(chain, chain[1:]):
+        for a, b in pairwise(chain):
             down.setdefault(a, []).append(b)
             up.setdefault(b, []).append(a)
     for sweep in range(SWEEPS):
@@ -395,7 +396,8 @@ class Layout:
             for dummy in chain[1:-1]:
                 o, _ = placed.centers[dummy]
                 start, thick = placed.bands[layer_of[dummy]]
-                pts += [(gx + a, gy + b) for a, b in (self._xy(o, start), self._xy(o, start + thick))]
+                ends = (self._xy(o, start), self._xy(o, start + thick))
+                pts += [(gx + a, gy + b) for a, b in ends]
             pts.append(point(chain[-1], False))
             ends = [self.scene.items.get(chain[0]), self.scene.items.get(chain[-1])]
             side = group.side is not None or any(e is not None and e.side is not None

@@ -26,6 +26,7 @@ from archc.expand import (
 from archc.graph import Built
 
 ROOT = "root"
+TIMES = "\N{MULTIPLICATION SIGN}"
 
 
 @dataclass
@@ -85,12 +86,12 @@ class Scene:
 
 
 def shape_text(shape: tuple | None) -> str:
-    """Netscope's "64ch · 56×56"; a flat vector is just its size."""
+    """Netscope's "64ch · 56x56" (with a multiplication sign); a flat vector is its size."""
     if not shape:
         return "?"
     if len(shape) == 1:
         return f"{shape[0]:,}"
-    return f"{shape[0]}ch · " + "×".join(str(d) for d in shape[1:])
+    return f"{shape[0]}ch · " + TIMES.join(str(d) for d in shape[1:])
 
 
 def diag_text(diag: Diagnostic) -> str:
@@ -217,7 +218,7 @@ class SceneBuilder:
             item.error = diag_text(failure)
         found = self.reduce.get(layer.name)
         if found is not None:
-            item.bottleneck = f"1×1 bottleneck: {found.ratio:.1f}× fewer MACs"
+            item.bottleneck = f"1{TIMES}1 bottleneck: {found.ratio:.1f}{TIMES} fewer MACs"
             item.bottleneck_for = found.name
             item.bottlenecks = 1
         self.leaf_of[node] = item

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from html import escape
+from itertools import pairwise
 
 from archc.render.layout import FONT_SIZE, LINE_H, PAD, Box, Edge, Layout, Picture, text_width
-from archc.render.scene import Item, Scene, kind_is_name, shape_text
+from archc.render.scene import TIMES, Item, Scene, kind_is_name, shape_text
 
 FONT = "'DejaVu Sans Mono', Menlo, Consolas, 'Liberation Mono', monospace"
 MARGIN = 16
@@ -44,7 +45,7 @@ def compact(n: int) -> str:
 
 def kind_text(item: Item) -> str:
     if item.kernel and item.kind:
-        return f"{item.kind} " + "×".join(str(k) for k in item.kernel)
+        return f"{item.kind} " + TIMES.join(str(k) for k in item.kernel)
     return item.kind
 
 
@@ -59,7 +60,7 @@ def lines(item: Item, open_: bool) -> list[tuple[str, str]]:
         mark = "▾ " if open_ else "▸ "
         kind = item.kind
         if item.repeat:
-            kind = f"{kind} × {item.repeat}" if kind else f"× {item.repeat}"
+            kind = f"{kind} {TIMES} {item.repeat}" if kind else f"{TIMES} {item.repeat}"
         if item.role == "side":
             kind = "side output"
         head = mark + item.title + (f"  {kind}" if kind else "")
@@ -67,11 +68,11 @@ def lines(item: Item, open_: bool) -> list[tuple[str, str]]:
             return [(head, "t")]
         out = [(head, "t"), (_stats(item, with_layers=True), "s")]
         if item.bottlenecks:
-            out.append((f"◆ {item.bottlenecks} 1×1 bottleneck" + "s" * (item.bottlenecks > 1),
+            out.append((f"◆ {item.bottlenecks} 1{TIMES}1 bottleneck" + "s" * (item.bottlenecks > 1),
                         "b"))
         return out + _error_lines(item)
     if kind_is_name(item):  # `conv1`: the kernel is all the kind adds
-        head = item.title + ("  " + "×".join(map(str, item.kernel)) if item.kernel else "")
+        head = item.title + ("  " + TIMES.join(map(str, item.kernel)) if item.kernel else "")
     else:
         head = f"{item.title}  {kind_text(item)}"
     out = [(head, "t")]
@@ -150,7 +151,7 @@ def node_markup(item: Item, w: float, h: float, open_: bool) -> str:
 def edge_path(points: list[tuple[float, float]], lr: bool) -> str:
     """Straight along the rank axis, an S-curve where the order position changes."""
     d = f"M{points[0][0]:.1f},{points[0][1]:.1f}"
-    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+    for (x0, y0), (x1, y1) in pairwise(points):
         if lr:
             mx = (x0 + x1) / 2
             d += f" C{mx:.1f},{y0:.1f} {mx:.1f},{y1:.1f} {x1:.1f},{y1:.1f}"
@@ -233,7 +234,7 @@ def tooltip(item: Item) -> str:
     if item.is_group:
         what = item.kind + (f"({item.block_args})" if item.block_args else "")
         if item.repeat:
-            what += f" × {item.repeat}"
+            what += f" {TIMES} {item.repeat}"
         rows.append(f"{item.role}: {what}" if what else item.role)
         rows.append(f"layers: {item.layers:,}")
     elif item.role not in ("input", "output"):
