@@ -19,6 +19,7 @@ from archc.render.svg import lines
 from tests.conftest import ROOT, spec_paths
 
 SPECS = spec_paths()
+X = "\N{MULTIPLICATION SIGN}"  # as the pictures write 56x56
 
 
 def scene_of(path, direction="TB"):
@@ -105,8 +106,8 @@ def test_inception_subtotals_are_the_seed_figures():
     assert (block.params, block.macs) == (163_696, 128_049_152)
     assert block.bottlenecks == 2
     svg = archc.render(archc.load(ROOT / "examples/inception.arch"), "svg", expand="all")
-    assert "1×1 bottleneck: 9.7× fewer MACs" in svg
-    assert "192ch · 28×28" in svg and "256ch · 28×28" in svg
+    assert f"1{X}1 bottleneck: 9.7{X} fewer MACs" in svg
+    assert f"192ch · 28{X}28" in svg and f"256ch · 28{X}28" in svg
 
 
 def test_repeats_collapse_to_one_box_with_subtotals():
@@ -119,7 +120,7 @@ def test_repeats_collapse_to_one_box_with_subtotals():
     assert repeat.repeat == 2 and repeat.kind == "bottleneck"
     assert repeat.params == 140_800
     svg = archc.render(archc.load(ROOT / "specs/resnet50.arch"), "svg", expand="layer1")
-    assert "bottleneck × 2" in svg
+    assert f"bottleneck {X} 2" in svg
     # all 16 residual sums (3 + 4 + 6 + 3 blocks) are merges, whatever their kind is called
     merges = [i for i in scene.root.walk() if i.role == "merge"]
     assert len(merges) == 16 and all(len(m.inputs) == 2 for m in merges)
@@ -241,3 +242,14 @@ def test_mermaid_escapes_what_it_would_parse():
     from archc.render.text import _mermaid_text
 
     assert _mermaid_text('a"b<c>&') == "a#quot;b#lt;c#gt;#amp;"
+
+
+def test_readme_picture_is_what_the_documented_command_makes(tmp_path):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = re.search(r"`archc render (\S+) -o docs/googlenet\.svg([^`]*)`", readme)
+    assert command is not None and "(docs/googlenet.svg)" in readme
+    out = tmp_path / "googlenet.svg"
+    args = ["render", str(ROOT / command.group(1)), "-o", str(out), *command.group(2).split()]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    assert out.read_text() == (ROOT / "docs/googlenet.svg").read_text(), (
+        "docs/googlenet.svg is stale: run the command in the README's render section")

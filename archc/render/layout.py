@@ -45,9 +45,13 @@ class Plan:
     layers: list[list[str]]
     chains: list[list[str]]  # one per edge: source, dummies..., target
     labels: dict[str, str]  # source node -> the tensor text drawn once below it
+    # how hard a node holds its place: 1 + the longest path below it, so the main path stays
+    # straight and short branches (side outputs, skips) bend around it
+    weights: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        return {"layers": self.layers, "chains": self.chains, "labels": self.labels}
+        return {"layers": self.layers, "chains": self.chains, "labels": self.labels,
+                "weights": self.weights}
 
 
 def interior_edges(scene: Scene) -> dict[str, dict[tuple[str, str], str]]:
@@ -111,7 +115,19 @@ def plan(group: Item, edges: dict[tuple[str, str], str]) -> Plan:
         if source != "IN":
             labels.setdefault(source, text)
     _reduce_crossings(layers, chains)
-    return Plan(layers, chains, labels)
+    return Plan(layers, chains, labels, _weights(layers, chains))
+
+
+def _weights(layers: list[list[str]], chains: list[list[str]]) -> dict[str, int]:
+    below: dict[str, list[str]] = {}
+    for chain in chains:
+        for a, b in pairwise(chain):
+            below.setdefault(a, []).append(b)
+    weights: dict[str, int] = {}
+    for layer in reversed(layers):
+        for node in layer:
+            weights[node] = 1 + max((weights[b] for b in below.get(node, ())), default=0)
+    return weights
 
 
 def _reduce_crossings(layers: list[list[str]], chains: list[list[str]]) -> None:
@@ -204,7 +220,7 @@ def place(p: Plan, extents: dict[str, tuple[float, float]], lr: bool, header: fl
     placed = Placed(width + (header if lr else 0.0), depth + 2 * pad + (header if not lr else 0.0))
     for i, layer in enumerate(p.layers):
         for node in layer:
-            rc = starts[i] + thick[i] / 2 + r_off
+            rc = starts[i] + extent(node)[1] / 2 + r_off  # aligned on the layer's start
             if node == "IN" and is_group:
                 rc = 0.0
             if node == "OUT" and is_group:
@@ -241,30 +257,33 @@ def _order_positions(p: Plan, extent) -> dict[str, float]:
         for i in span:
             layer = p.layers[i]
             want = []
-            for node in layer:
-                near = [pos[n] for n in links.get(node, ()) if n in pos]
-                want.append(sum(near) / len(near) if near else pos[node])
-            for node, x in zip(layer, _spread(want, [extent(n)[0] for n in layer])):
+            for node in layer:  # heavier neighbours pull harder: the main path stays straight
+                near = [(pos[n], p.weights.get(n, 1)) for n in links.get(node, ()) if n in pos]
+                total = sum(w for _, w in near)
+                want.append(sum(x * w for x, w in near) / total if near else pos[node])
+            weights = [p.weights.get(n, 1) for n in layer]
+            for node, x in zip(layer, _spread(want, [extent(n)[0] for n in layer], weights)):
                 pos[node] = x
     return pos
 
 
-def _spread(want: list[float], widths: list[float]) -> list[float]:
-    """The positions closest (least squares) to `want` that keep order and spacing."""
+def _spread(want: list[float], widths: list[float], weights: list[int]) -> list[float]:
+    """The positions closest (weighted least squares) to `want` that keep order and spacing:
+    pool adjacent violators on `want - offset`."""
     offsets, acc = [], 0.0
     for k, w in enumerate(widths):
         if k:
             acc += widths[k - 1] / 2 + SEP + w / 2
         offsets.append(acc)
-    blocks: list[list[float]] = []  # [mean, count]
-    for target, off in zip(want, offsets):
-        blocks.append([target - off, 1])
+    blocks: list[list[float]] = []  # [mean, weight, count]
+    for target, off, weight in zip(want, offsets, weights):
+        blocks.append([target - off, weight, 1])
         while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
-            m2, c2 = blocks.pop()
-            m1, c1 = blocks.pop()
-            blocks.append([(m1 * c1 + m2 * c2) / (c1 + c2), c1 + c2])
+            m2, w2, c2 = blocks.pop()
+            m1, w1, c1 = blocks.pop()
+            blocks.append([(m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2, c1 + c2])
     values = []
-    for mean, count in blocks:
+    for mean, _, count in blocks:
         values += [mean] * int(count)
     return [v + off for v, off in zip(values, offsets)]
 

@@ -11,19 +11,19 @@
   const esc = (s) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
     .replace(/"/g, "&quot;");
 
-  function spread(want, widths) {
+  function spread(want, widths, weights) {
     const offsets = []; let acc = 0;
     widths.forEach((w, k) => { if (k) acc += widths[k - 1] / 2 + C.SEP + w / 2; offsets.push(acc); });
-    const blocks = [];
+    const blocks = [];  // [mean, weight, count]
     want.forEach((t, k) => {
-      blocks.push([t - offsets[k], 1]);
+      blocks.push([t - offsets[k], weights[k], 1]);
       while (blocks.length > 1 && blocks[blocks.length - 2][0] > blocks[blocks.length - 1][0]) {
-        const [m2, c2] = blocks.pop(), [m1, c1] = blocks.pop();
-        blocks.push([(m1 * c1 + m2 * c2) / (c1 + c2), c1 + c2]);
+        const [m2, w2, c2] = blocks.pop(), [m1, w1, c1] = blocks.pop();
+        blocks.push([(m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2, c1 + c2]);
       }
     });
     const values = [];
-    for (const [m, c] of blocks) for (let i = 0; i < c; i++) values.push(m);
+    for (const [m, , c] of blocks) for (let i = 0; i < c; i++) values.push(m);
     return values.map((v, k) => v + offsets[k]);
   }
 
@@ -48,10 +48,11 @@
       for (const i of idx) {
         const layer = p.layers[i];
         const want = layer.map((n) => {
-          const near = (links[n] || []).filter((m) => m in pos).map((m) => pos[m]);
-          return near.length ? near.reduce((a, b) => a + b, 0) / near.length : pos[n];
+          const near = (links[n] || []).filter((m) => m in pos);
+          const total = near.reduce((a, m) => a + (p.weights[m] || 1), 0);
+          return near.length ? near.reduce((a, m) => a + pos[m] * (p.weights[m] || 1), 0) / total : pos[n];
         });
-        const xs = spread(want, layer.map((n) => extent(n)[0]));
+        const xs = spread(want, layer.map((n) => extent(n)[0]), layer.map((n) => p.weights[n] || 1));
         layer.forEach((n, k) => { pos[n] = xs[k]; });
       }
     }
@@ -81,7 +82,7 @@
       centers: {}, bands: [], gaps };
     p.layers.forEach((layer, i) => {
       for (const n of layer) {
-        let rc = starts[i] + thick[i] / 2 + rOff;
+        let rc = starts[i] + extent(n)[1] / 2 + rOff;
         if (n === "IN" && isGroup) rc = 0;
         if (n === "OUT" && isGroup) rc = placed.depth;
         placed.centers[n] = [order[n] + oOff, rc];
@@ -195,10 +196,10 @@
     highlight();
   }
 
-  function fit() {
+  function fit(whole) {  // the whole picture; or (at start) its width, readable, from the top
     const W = stage.clientWidth, H = stage.clientHeight;
-    view.k = Math.min(1, W / picture.w, H / picture.h);
-    view.x = (W - picture.w * view.k) / 2; view.y = Math.max(0, (H - picture.h * view.k) / 2);
+    view.k = whole ? Math.min(1, W / picture.w, H / picture.h) : Math.max(Math.min(1, W / picture.w), Math.min(1, 0.6, H / picture.h));
+    view.x = Math.max(0, (W - picture.w * view.k) / 2); view.y = Math.max(0, (H - picture.h * view.k) / 2);
     apply();
   }
 
@@ -275,12 +276,12 @@
   search.addEventListener("keydown", (e) => { if (e.key === "Enter") reveal(); });
   document.getElementById("expand-all").addEventListener("click", () => {
     Object.keys(items).forEach((id) => { if (items[id].children.length && id !== "root") open.add(id); });
-    render(); fit();
+    render(); fit(true);
   });
-  document.getElementById("collapse-all").addEventListener("click", () => { open.clear(); render(); fit(); });
-  document.getElementById("fit").addEventListener("click", fit);
+  document.getElementById("collapse-all").addEventListener("click", () => { open.clear(); render(); fit(false); });
+  document.getElementById("fit").addEventListener("click", () => fit(true));
 
   render();
-  fit();
+  fit(false);
   window.archc = { open, render, fit, items, view: () => view };  // for tests and the console
 })();
