@@ -188,8 +188,10 @@ def test_cli_render_writes_the_picture_and_exits_1_on_errors(tmp_path):
     assert "conv kernel 40" in out.read_text()
     syntax = tmp_path / "syntax.arch"
     syntax.write_text("network S {\n  input 3x8x8\n  conv(4 k=3)\n}\n")
-    result = CliRunner().invoke(main, ["render", str(syntax), "--format", "dot"])
-    assert result.exit_code == 1 and "E001" in result.output  # the DOT graph shows it too
+    for fmt in ("dot", "mermaid", "svg", "html"):  # nothing to draw but the message
+        result = CliRunner().invoke(main, ["render", str(syntax), "--format", fmt])
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert result.output.count("E001") == 2, fmt  # on stderr, and in the picture
 
 
 def test_cli_formats_from_the_suffix(tmp_path):
@@ -253,3 +255,21 @@ def test_readme_picture_is_what_the_documented_command_makes(tmp_path):
     assert CliRunner().invoke(main, args).exit_code == 0
     assert out.read_text() == (ROOT / "docs/googlenet.svg").read_text(), (
         "docs/googlenet.svg is stale: run the command in the README's render section")
+
+
+def test_an_error_inside_a_closed_block_marks_the_block():
+    text = ("block b(c) {\n  conv(c, k=3)\n  conv(c, k=9)\n}\n"
+            "network N {\n  input 3x8x8\n  stem: b(4)\n  fc: linear(2)\n}\n")
+    result = render_source(text, "n.arch", "svg")
+    assert not result.ok
+    assert '<g class="box block error"' in result.text
+    assert "conv kernel 9 is larger" in result.text and "fc" not in result.text.split("</style>")[1]
+    opened = render_source(text, "n.arch", "svg", expand="stem").text
+    assert '<g class="box layer error"' in opened  # the failing layer itself, once opened
+
+
+def test_expanding_an_unknown_block_is_a_usage_error():
+    result = CliRunner().invoke(main, ["render", str(ROOT / "specs/resnet50.arch"), "--expand",
+                                       "layer9"])
+    assert result.exit_code == 2
+    assert "no block named layer9" in result.output and "layer4" in result.output

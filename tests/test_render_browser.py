@@ -172,3 +172,9 @@ def test_an_error_is_shown_on_the_page(browser, tmp_path, shots):
     assert "conv kernel 40 is larger" in page.text_content("g.banner")
     assert "conv2" in page.text_content("g.error")
     page.screenshot(path=str(shots / "broken.png"))
+    page.set_content("")  # a syntax error: nothing to draw but the message
+    path.write_text(render_source("network S {\n  input 3x8x8\n  conv(4 k=3)\n}\n", "s.arch",
+                                  "html").text, encoding="utf-8")
+    page.goto(path.as_uri())
+    page.wait_for_selector("g.banner")
+    assert "error[E001]" in page.text_content("g.banner")

@@ -62,7 +62,7 @@ def render(spec: str, output: str | None, fmt: str | None, expand: str | None, d
     try:
         result = render_source(text, name, fmt, names, direction.upper(), network,
                                parse_dims(input_shape), limits)
-    except RuntimeError as exc:  # png without its library
+    except (RuntimeError, ValueError) as exc:  # png without its library; --expand unknown
         raise click.UsageError(str(exc)) from None
     print_diagnostics(result.diagnostics, {name: text})
     _write(result.text, output)

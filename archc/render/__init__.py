@@ -92,12 +92,21 @@ def expanded_ids(scene, expand: Iterable[str] | str | None) -> set[str]:
     if "all" in names:
         return {g.id for g in groups}
     chosen: set[str] = set()
+    matched: set[str] = set()
     for group in groups:
-        if group.name in names or (group.kind in names and group.role in ("block", "repeat")):
+        hits = {group.name, group.kind if group.role in ("block", "repeat") else ""} & names
+        if hits:
+            matched |= hits
             node = group
             while node is not None:
                 chosen.add(node.id)
                 node = node.parent
+    unknown = sorted(names - matched)
+    if unknown and scene.ok:  # (in a broken spec, the block may lie after the error)
+        known = sorted({g.name for g in groups if g.id != scene.root.id}
+                       | {g.kind for g in groups if g.role == "block"})
+        raise ValueError(f"no block named {', '.join(unknown)} to expand; blocks: "
+                         f"{', '.join(known[:30]) or 'none'}{' ...' if len(known) > 30 else ''}")
     return chosen
 
 

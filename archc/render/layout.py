@@ -333,7 +333,8 @@ class Layout:
         self.expanded = expanded
         self.lines = lines  # item, expanded -> [(text, css class)]
         self.edges = interior_edges(scene)
-        self.plans = {g.id: plan(g, self.edges[g.id]) for g in scene.root.walk() if g.is_group}
+        self.plans = {g.id: plan(g, self.edges[g.id]) for g in scene.root.walk()
+                      if g.is_group or g.id == ROOT}
         self.placed: dict[str, Placed] = {}
         self.sizes: dict[str, tuple[float, float]] = {}
         self.labels: dict[str, str] = {}
@@ -341,7 +342,7 @@ class Layout:
             self.labels.update(p.labels)
 
     def is_open(self, item: Item) -> bool:
-        return item.is_group and (item.id == ROOT or item.id in self.expanded)
+        return item.id == ROOT or (item.is_group and item.id in self.expanded)
 
     def node_size(self, item: Item, open_: bool) -> tuple[float, float]:
         """(width, height) of a closed box, or of an open group's title line."""

@@ -94,7 +94,7 @@
 
   // ---- the whole picture -------------------------------------------------------------
   let sizes = {}, placedOf = {};
-  const isOpen = (id) => items[id].children.length > 0 && (id === "root" || open.has(id));
+  const isOpen = (id) => id === "root" || (items[id].children.length > 0 && open.has(id));
 
   function size(id) {
     let s;
