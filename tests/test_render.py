@@ -69,6 +69,8 @@ def geometry_problems(pic) -> list[str]:
 @pytest.mark.parametrize("expand", [None, "all"])
 def test_every_spec_lays_out_without_overlaps(path, expand):
     scene = scene_of(path)
+    drawn = [i for i in scene.root.walk() if i.node is not None and i.role != "input"]
+    assert len(drawn) == len(archc.load(path).layers)  # every layer has its box
     _, pic = layout_of(scene, expand)
     assert pic.boxes
     assert geometry_problems(pic) == []

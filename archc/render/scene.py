@@ -8,7 +8,7 @@ no layer kind is special-cased. A node with two or more inputs is a merge, whate
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 
 from archc.analyze import Analysis
 from archc.errors import Diagnostic, Span
@@ -194,10 +194,18 @@ class SceneBuilder:
             self._layer(node.cat, parent, side, self.built.io[id(node)][1])
         elif isinstance(node, SaveNode):
             pass
+        elif is_dataclass(node):  # a tree node added since: its parts, in order
+            for part in fields(node):
+                value = getattr(node, part.name)
+                for child in value if isinstance(value, list) else [value]:
+                    if is_dataclass(child) and not isinstance(child, Span):
+                        self._tree(child, parent, side)
 
     def _layer(self, layer: LayerNode, parent: Item, side: str | None,
                node: int | None = None) -> None:
         if node is None:  # a merge written by the language is the output of its residual/concat
+            if id(layer) not in self.built.io:
+                return
             node = self.built.io[id(layer)][1]
         row = self.stats.get(node)
         failure = self.failed.get(node) or self._expand_error(layer)
