@@ -178,3 +178,26 @@ def test_an_error_is_shown_on_the_page(browser, tmp_path, shots):
     page.goto(path.as_uri())
     page.wait_for_selector("g.banner")
     assert "error[E001]" in page.text_content("g.banner")
+
+
+@pytest.mark.parametrize("spec,direction,expand", [
+    ("specs/googlenet_aux.arch", "TB", ["aux1", "inception3a"]),
+    ("examples/unet_small.arch", "LR", "all"),
+    ("specs/resnet18.arch", "TB", "all"),
+])
+def test_the_page_places_boxes_where_the_svg_does(browser, tmp_path, spec, direction, expand):
+    """page.js re-implements layout.py's placement: same boxes, same places."""
+    import re
+
+    model = archc.load(ROOT / spec)
+    svg = archc.render(model, "svg", expand, direction)
+    want = {m[0]: (float(m[1]), float(m[2])) for m in re.findall(
+        r'<g class="box [^"]*" data-id="([^"]+)" transform="translate\(([-\d.]+),([-\d.]+)\)"',
+        svg)}
+    page, _, errors = open_page(browser, spec, tmp_path, expand=expand, direction=direction)
+    got = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll(
+        '#viewport g[data-id]')].map(g => [g.dataset.id,
+        g.getAttribute('transform').match(/[-\\d.]+/g).map(Number)]))""")
+    assert set(got) == set(want) and errors == []
+    for ident, (x, y) in want.items():
+        assert got[ident] == pytest.approx([x, y], abs=0.2), ident
