@@ -46,7 +46,8 @@ def _contains(outer, inner, eps=0.5) -> bool:
 def geometry_problems(pic) -> list[str]:
     """Pairs of rectangles (boxes, tensor labels) that overlap without one being an open group
     that holds the other; text lines wider than their box."""
-    rects = [((b.x, b.y, b.w, b.h), b.expanded, b.item.id) for b in pic.boxes]
+    rects = [((b.x, b.y - 6, b.w + 6, b.h + 6) if b.item.repeat and not b.expanded  # the stack
+              else (b.x, b.y, b.w, b.h), b.expanded, b.item.id) for b in pic.boxes]
     rects += [((lb.x - lb.w / 2, lb.y - lb.h / 2, lb.w, lb.h), False, f"label {lb.text}")
               for lb in pic.labels]
     rects.sort(key=lambda r: r[0][0])

@@ -431,7 +431,7 @@ class Layout:
             w = text_width(text) + 6
             # right after the box, where the edge still leaves straight (inside the band)
             if self.lr:
-                lx, ly = min(x + 4 + w / 2, gx + start + thick + gap - w / 2), y
+                lx, ly = min(x + 9 + w / 2, gx + start + thick + gap - w / 2), y  # past a stack
             else:
                 lx, ly = x, min(y + 3 + LABEL_H / 2, gy + start + thick + gap - LABEL_H / 2)
             item = self.scene.items[node]

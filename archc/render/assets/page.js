@@ -165,7 +165,7 @@
       const text = p.labels[n], i = layerOf[n], [start, thick] = pl.bands[i], gap = pl.gaps[i];
       const [x, y] = point(n, true), w = tw(text) + 6;
       let lx, ly;
-      if (LR) { lx = Math.min(x + 4 + w / 2, gx + start + thick + gap - w / 2); ly = y; }
+      if (LR) { lx = Math.min(x + 9 + w / 2, gx + start + thick + gap - w / 2); ly = y; }
       else { lx = x; ly = Math.min(y + 3 + C.LABEL_H / 2, gy + start + thick + gap - C.LABEL_H / 2); }
       out.labels.push(`<g class="lblg"><rect class="lblbg" x="${(lx - w / 2).toFixed(1)}" y="${(ly - C.LABEL_H / 2).toFixed(1)}" width="${w.toFixed(1)}" height="${C.LABEL_H}" rx="3"/>` +
         `<text class="lbl" x="${lx.toFixed(1)}" y="${(ly + 4).toFixed(1)}" text-anchor="middle">${esc(text)}</text></g>`);
