@@ -196,9 +196,10 @@
     highlight();
   }
 
-  function fit(whole) {  // the whole picture; or (at start) its width, readable, from the top
+  function fit(whole) {  // the whole picture; at start, only if it stays readable (else its width)
     const W = stage.clientWidth, H = stage.clientHeight;
-    view.k = whole ? Math.min(1, W / picture.w, H / picture.h) : Math.max(Math.min(1, W / picture.w), Math.min(1, 0.6, H / picture.h));
+    const all = Math.min(1, W / picture.w, H / picture.h);
+    view.k = whole || all >= 0.7 ? all : Math.min(1, W / picture.w);
     view.x = Math.max(0, (W - picture.w * view.k) / 2); view.y = Math.max(0, (H - picture.h * view.k) / 2);
     apply();
   }
