@@ -216,6 +216,11 @@ def test_png_needs_no_system_package(tmp_path):
     assert result.exit_code == 0, result.output
     data = out.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+    # the text is drawn (resvg finds a font): the same picture without its text differs
+    from archc.render import svg_to_png
+
+    svg = archc.render(archc.load(ROOT / "examples/lenet5.arch"), "svg")
+    assert svg_to_png(re.sub(r"<text[^>]*>[^<]*</text>", "", svg)) != data
 
 
 def test_html_is_self_contained():
