@@ -16,6 +16,8 @@ from archc.render import layout as L
 from archc.render.scene import ROOT, Scene
 from archc.render.svg import FONT, STYLE, banner_lines, classes, lines, node_markup, tooltip
 
+HELP = "click a block to open or close it, hover a box for its row, drag to pan, wheel to zoom"
+
 
 def page_data(scene: Scene, opened: set[str]) -> dict:
     lay = L.Layout(scene, opened, lines)
@@ -75,7 +77,7 @@ svg text {{ font-family: {FONT}; }}
 <body>
 <header>
   <strong id="title">{escape(scene.network)}</strong>
-  <span id="summary">{escape(summary)}</span>
+  <span id="summary" title="{HELP}">{escape(summary)}</span>
   <input id="search" type="search" placeholder="search layers by name" autocomplete="off">
   <span id="found"></span>
   <button id="expand-all" type="button">expand all</button>
@@ -97,5 +99,4 @@ orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#616e7c"/></marke
 def _summary(scene: Scene) -> str:
     root = scene.root
     status = f" · {len(scene.errors)} error(s)" if scene.errors else ""
-    return (f"{root.layers:,} layers · {root.params:,} params · {root.macs:,} MACs{status}"
-            " · click a block to open or close it, drag to pan, wheel to zoom")
+    return f"{root.layers:,} layers · {root.params:,} params · {root.macs:,} MACs{status}"
