@@ -237,15 +237,17 @@ def test_notebook_gets_the_svg_inline():
     assert archc.render(model, "svg") == model._repr_svg_()
 
 
-@pytest.mark.parametrize("name,fmt,expand", [
-    ("inception", "dot", "all"), ("inception", "mermaid", "all"),
-    ("unet_small", "dot", None), ("unet_small", "mermaid", None),
-    ("resnet", "mermaid", None),
+@pytest.mark.parametrize("spec,fmt,expand", [
+    ("examples/inception", "dot", "all"), ("examples/inception", "mermaid", "all"),
+    ("examples/unet_small", "dot", None), ("examples/unet_small", "mermaid", None),
+    ("examples/resnet", "mermaid", None),
+    ("specs/googlenet_aux", "dot", "aux1"), ("specs/googlenet_aux", "mermaid", "aux1"),
 ])
-def test_golden_text_diagrams(golden, name, fmt, expand):
-    model = archc.load(ROOT / "examples" / f"{name}.arch")
+def test_golden_text_diagrams(golden, spec, fmt, expand):
+    model = archc.load(ROOT / f"{spec}.arch")
     suffix = {"dot": "dot", "mermaid": "mmd"}[fmt]
-    golden(f"render/{name}{'_all' * bool(expand)}.{suffix}", archc.render(model, fmt, expand))
+    name = spec.split("/")[1] + (f"_{expand}" if expand else "")
+    golden(f"render/{name}.{suffix}", archc.render(model, fmt, expand))
 
 
 def test_mermaid_escapes_what_it_would_parse():

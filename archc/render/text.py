@@ -38,8 +38,8 @@ def visible_edges(scene: Scene, opened: set[str]) -> list[tuple[Item, Item, str,
     for source, target, text in scene.edges:
         a, b = shown(scene.items[source]), shown(scene.items[target])
         if a is not b and (a.id, b.id) not in seen:
-            side = scene.items[source].side is not None or (b.role == "output" and b.side)
-            seen[(a.id, b.id)] = (a, b, text, bool(side))
+            side = scene.items[source].side is not None or scene.items[target].side is not None
+            seen[(a.id, b.id)] = (a, b, text, side)
     return list(seen.values())
 
 
