@@ -136,13 +136,22 @@ def png_available() -> bool:
     return importlib.util.find_spec("resvg_py") is not None
 
 
+PNG_MAX_PIXELS = 16_000_000  # 64 MB of RGBA: a huge expanded picture is drawn smaller
+
+
 def svg_to_png(svg: str) -> bytes:
-    """resvg (Rust, shipped inside the resvg-py wheel) rasterises the SVG at 2x."""
+    """resvg (Rust, shipped inside the resvg-py wheel) rasterises the SVG at 2x, or smaller
+    when that would pass PNG_MAX_PIXELS."""
     if not png_available():
         raise RuntimeError(PNG_HINT)
+    import re
+
     import resvg_py
 
-    return bytes(resvg_py.svg_to_bytes(svg_string=svg, zoom=2.0))
+    size = re.search(r'<svg [^>]*width="(\d+)" height="(\d+)"', svg)
+    pixels = int(size.group(1)) * int(size.group(2)) if size else 1
+    zoom = min(2.0, (PNG_MAX_PIXELS / max(pixels, 1)) ** 0.5)
+    return bytes(resvg_py.svg_to_bytes(svg_string=svg, zoom=zoom))
 
 
 class _CallableModule(types.ModuleType):
