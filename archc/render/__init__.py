@@ -39,10 +39,13 @@ def render(model, format: str = "svg", expand: Iterable[str] | str | None = None
     """The picture of a loaded `archc.Model`: text (SVG, HTML, DOT, Mermaid) or PNG bytes.
     `expand`: None (blocks collapsed), "all", or names of blocks (instances, like `layer3.2`,
     or block definitions, like `bottleneck`) to open."""
+    from archc._perf import stage
     from archc.render.scene import build_scene
 
-    scene = build_scene(model.expanded, model.built, model.analysis, direction=direction)
-    return _write(scene, format, expand)
+    _check(format, direction)
+    with stage():  # the pipeline's recursion headroom: blocks nest up to 400 levels
+        scene = build_scene(model.expanded, model.built, model.analysis, direction=direction)
+        return _write(scene, format, expand)
 
 
 def render_source(text: str, file: str = "<string>", format: str = "svg",
@@ -50,6 +53,7 @@ def render_source(text: str, file: str = "<string>", format: str = "svg",
                   network: str | None = None, input_shape: tuple[int, ...] | None = None,
                   limits=None) -> Rendered:
     """Render a spec's text; a spec with errors is drawn up to them, failing layers marked."""
+    from archc._perf import stage
     from archc.analyze import analyze_partial
     from archc.expand import expand as expand_spec
     from archc.graph import build_graph
@@ -66,8 +70,9 @@ def render_source(text: str, file: str = "<string>", format: str = "svg",
     built = build_graph(net)
     analysis, errors, failed = analyze_partial(net, built, limits)
     diagnostics = _unique([*net.diagnostics, *built.diagnostics, *errors, *analysis.warnings])
-    scene = build_scene(net, built, analysis, diagnostics, failed, direction)
-    return Rendered(_write(scene, format, expand), diagnostics)
+    with stage():
+        scene = build_scene(net, built, analysis, diagnostics, failed, direction)
+        return Rendered(_write(scene, format, expand), diagnostics)
 
 
 def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
