@@ -117,6 +117,9 @@ def _register() -> None:
     from archc.cli import lsp
 
     main.add_command(lsp.lsp)
+    from archc.cli import render_cmd  # (`render` here is errors.render)
+
+    main.add_command(render_cmd.render)
 
 
 _register()
