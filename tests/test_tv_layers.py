@@ -232,3 +232,12 @@ def test_shufflenet_stage_with_chunk_loads_torchvision_weights_and_agrees():
         assert torch.equal(ours(x), theirs(x))
     assert model.analysis.totals.params == params_of(theirs)
     assert model.analysis.totals.macs == macs_of(theirs, x[:1])
+
+
+@pytest.mark.parametrize("spec", [CNBLOCK, SHUFFLE], ids=["convnext", "shufflenet"])
+def test_new_kinds_format_and_lint_cleanly(spec):
+    from archc.lint import lint_text
+    from tests.test_fmt import assert_formats_well
+
+    assert_formats_well(spec)
+    assert [d.code.value for d in lint_text(spec)] == []
