@@ -126,7 +126,7 @@ def _called_blocks(items: list) -> Iterator[str]:
         elif isinstance(item, syntax.ConcatBlock):
             for branch in item.branches:
                 yield from _called_blocks(branch.items)
-        elif isinstance(item, (syntax.Group, syntax.Side)):
+        elif isinstance(item, (syntax.Group, syntax.Side, syntax.Shortcut)):
             yield from _called_blocks(item.items)
         elif isinstance(item, syntax.If):  # either arm counts as a use
             yield from _called_blocks(item.then + (item.otherwise or []))
@@ -350,6 +350,11 @@ _COMPILER: dict[str, tuple[str, str]] = {
     "E107": (_E, "Give each network exactly one `input` line, before its layers."),
     "E108": (_E, "Save the tensor with `-> name` before the layer that reads it."),
     "E110": (_E, "Add `network Name { input ... }`, or name an existing network."),
+    "E111": (_E, "Quote a name PyTorch can register (`\"block1-0\":`, no `.`); save tensors "
+                 "under another name than `_`."),
+    "E112": (_E, "Compare the value, e.g. `if t != 1 { ... }`."),
+    "E113": (_E, "Use `in.c` inside a block body (or a block parameter's default); `in.h` and "
+                 "`in.w` need a CxHxW input, `in.l` a CxL one."),
     "E201": (_E, "Pad the input, use a smaller kernel, or downsample less before this layer."),
     "E202": (_E, "Make `groups` divide both channel counts."),
     "E203": (_E, "Add a `shortcut { conv(C, k=1, s=S) bn }` projection, or keep the body's "

@@ -235,6 +235,8 @@ class Expander(CallsMixin, ContainersMixin):
             return self._group(item, ctx)
         if isinstance(item, A.If):
             return self._if(item, ctx)
+        if isinstance(item, A.Shortcut):
+            return self._shortcut_item(item, ctx)
         if isinstance(item, A.Side):
             name = ctx.scope.child("side", item.name)
             inner = ctx.with_scope(Scope(name, indexed=False), ctx.branch())

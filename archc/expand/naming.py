@@ -49,14 +49,25 @@ class Ctx:
     defaults: dict[str, dict[str, tuple[Value, Span]]]
     stack: tuple[str, ...] = ()
     flow: Flow | None = None  # the current tensor's shape, tracked only when `in.` is used
+    residual: Skip | None = None  # the residual whose body is being expanded (its shortcut)
 
     def with_scope(self, scope: Scope, flow: Flow | None = None) -> Ctx:
-        """The same context in another naming scope (and, given one, another data flow)."""
-        return replace(self, scope=scope, flow=flow if flow is not None else self.flow)
+        """The same context in another naming scope (and, given one, another data flow); a
+        container's items are no longer directly in a residual's body."""
+        return replace(self, scope=scope, flow=flow if flow is not None else self.flow,
+                       residual=None)
 
     def branch(self) -> Flow | None:
         """A data flow that starts from the current tensor (a branch, shortcut or side)."""
         return None if self.flow is None else Flow(self.flow.shape, self.flow.saved)
+
+
+@dataclass
+class Skip:
+    """A residual being expanded: where its skip path starts, and its shortcut once met."""
+
+    start: Flow | None
+    node: object | None = None  # the shortcut's SeqNode
 
 
 @dataclass
