@@ -31,9 +31,10 @@ class Scope:
             local = label
         else:
             n = self.counters.get(base, 0)
+            glue = "_" if base[-1:].isdigit() else ""  # relu6_1, not relu61 ("ReLU 61")
             while True:
                 n += 1
-                local = f"{base}{n}"
+                local = f"{base}{glue}{n}"
                 if local not in self.used and local not in self.labels:
                     break
             self.counters[base] = n
