@@ -342,6 +342,10 @@ _COMPILER: dict[str, tuple[str, str]] = {
     "E107": (_E, "Give each network exactly one `input` line, before its layers."),
     "E108": (_E, "Save the tensor with `-> name` before the layer that reads it."),
     "E110": (_E, "Add `network Name { input ... }`, or name an existing network."),
+    "E111": ("An include must name an existing spec file inside the directory of the spec "
+             "being checked, and files must not include each other in a cycle.",
+             "Fix the path (it is relative to the including file), or move the shared blocks "
+             "into one file that the others include."),
     "E201": (_E, "Pad the input, use a smaller kernel, or downsample less before this layer."),
     "E202": (_E, "Make `groups` divide both channel counts."),
     "E203": (_E, "Add a `shortcut { conv(C, k=1, s=S) bn }` projection, or keep the body's "
