@@ -173,6 +173,7 @@ def _randomise_batchnorm(model: torch.nn.Module) -> None:
                 module.bias.data.copy_(torch.randn(n, generator=generator) * 0.1)
 
 
+@pytest.mark.filterwarnings("ignore:The default weight initialization:FutureWarning")
 @pytest.mark.parametrize("name", _params(NETWORKS, slow=True))
 def test_outputs_equal_torchvision(name):
     torch.manual_seed(0)
