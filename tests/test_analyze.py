@@ -173,6 +173,33 @@ def test_broadcast_mismatch():
     assert "4x6x6, 8x6x6 do not broadcast" in diag.message
 
 
+def test_broadcast_follows_the_batched_tensors():
+    """Regression: (N, C) against (N, C, H, W) aligns C with W (and N with H) in PyTorch, so a
+    flat gate cannot scale a map even when C == W; it used to pass `check` and crash `build`."""
+    diag = error(net("4x4x4", "-> x", "global_avgpool flatten", "mul(x)"))
+    assert (diag.code.value, diag.span.line, diag.span.col) == ("E207", 5, 5)
+    assert "(N, 4) and (N, 4, 4, 4)" in diag.message
+    assert "global_avgpool` keeps Cx1x1" in diag.hint
+    diag = error(net("8x1x1", "-> x", "flatten", "add(x)"))  # every axis 1 or equal: still no
+    assert diag.code.value == "E207"
+
+
+def test_tensor_saved_in_a_side_head_is_not_on_the_main_path():
+    """Regression: the head runs only in training, so the main path cannot read what it saves
+    (it used to report 0 MACs for the conv and crash `build` with UnboundLocalError)."""
+    diag = error(net("3x8x8", "-> x", "side s { conv(4, k=1) -> y }", "concat(y)"))
+    assert (diag.code.value, diag.span.line, diag.span.col) == ("E108", 5, 12)
+    assert "inside side output `s`" in diag.message
+
+
+def test_side_head_may_reuse_a_name_without_hiding_the_main_one():
+    text = net("3x8x8", "-> x", "side s { conv(4, k=1) -> x conv(4, k=1) add(x) }",
+               "conv(3, k=1)", "add(x)")
+    analysis = archc.loads(text, FILE).analysis
+    assert analysis.output == (3, 8, 8)
+    assert analysis.totals.macs == 8 * 8 * 3 * 3  # the main conv only
+
+
 def test_residual_mismatch_is_located():
     text = net("8x8x8", "conv(8, k=1)", "residual { conv(16, k=3, s=2, p=1) }")
     diag = error(text)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import keyword
 
+from archc.layers.support import SUPPORT
+
 # Attributes of nn.Module / nn.Sequential / nn.ModuleDict that a submodule must not shadow
 # (tests/test_codegen.py checks this list against the installed torch).
 MODULE_ATTRIBUTES = frozenset([
@@ -27,7 +29,8 @@ MODULE_ATTRIBUTES = frozenset([
 
 # Names the generated file itself uses at module level or in every forward.
 GENERATED_GLOBALS = frozenset({"torch", "nn", "Tensor", "OrderedDict", "self", "x", "super",
-                               "in_channels", "annotations", "print", "object", "type"})
+                               "in_channels", "annotations", "print", "object", "type",
+                               *SUPPORT})
 
 
 def is_safe(name: str) -> bool:

@@ -32,6 +32,7 @@ from archc.expand import (
 )
 from archc.graph import GraphNode, build_graph
 from archc.layers.base import LayerError, LayerKind, TorchCall, fmt_shape
+from archc.layers.support import SUPPORT
 
 INDENT = "    "
 MAX_SOURCE_NESTING = 90  # Python's parser: 100 indentation levels, 200 nested brackets
@@ -108,6 +109,7 @@ class Generator:
         self.instances = _block_instances(model.expanded.body)
         self.done: set[str] = set()
         self.specialised_by_body: dict[str, str] = {}  # class body -> class, to share twins
+        self.support: set[str] = set()  # classes of archc.layers.support the file needs
         self._net_scope: Scope | None = None
 
     # ---- driver --------------------------------------------------------------
@@ -127,7 +129,8 @@ class Generator:
                   "# Edit the spec, not this file: `archc build` writes it again.",
                   f'"""{self.model.analysis.network}, compiled by archc."""', "",
                   "import torch", "from torch import nn", "", ""]
-        source = "\n".join(header) + "\n" + "\n\n".join(self.sources)
+        support = [SUPPORT[name] for name in SUPPORT if name in self.support]
+        source = "\n".join(header) + "\n" + "\n\n".join([*support, *self.sources])
         return Generated(source, self.network_class, sides)
 
     def _network_scope(self) -> Scope:
@@ -202,8 +205,8 @@ class Generator:
             if node:
                 layer = data.layer
                 try:
-                    shapes[node] = tuple(layer.kind.out_shape(layer.args,
-                                                              [shapes[i] for i in inputs[node]]))
+                    out = layer.kind.out_shape(layer.args, [shapes[i] for i in inputs[node]])
+                    shapes[node] = out if isinstance(out, tuple) else tuple(out)
                 except LayerError as exc:  # e.g. a broadcast that needs concrete sizes
                     raise NotSymbolic(exc.message) from None
         instances = self.instances[block]
@@ -303,7 +306,12 @@ class Generator:
             call = self._torch_call(scope, node)
             if call.module is None:  # a merge: an expression in forward, not a submodule
                 return
-            slot = Slot(_call_text(call), scope.comment(node))
+            if node.kind.parameter and len(path) != 1:
+                raise Unsupported(f"`{node.name}` is a parameter of its block or network and "
+                                  "cannot sit inside a container; move it out of the { }", node)
+            text = _call_text(call)
+            slot = Slot(f"nn.Parameter({text})" if node.kind.parameter else text,
+                        scope.comment(node))
             slots[id(node)] = (slot, call)
             access = _access(path, modules) if len(path) == 1 else None
             for statement in node.kind.torch_init(node.args):
@@ -340,7 +348,9 @@ class Generator:
     def _torch_call(self, scope: Scope, layer: LayerNode) -> TorchCall:
         node = scope.node_of[id(layer)]
         shapes = [scope.shapes[i] for i in scope.inputs_of[node]]
-        return layer.kind.torch(layer.args, shapes)
+        call = layer.kind.torch(layer.args, shapes)
+        self.support.update(call.support)
+        return call
 
     # ---- forward ------------------------------------------------------------------
 
@@ -414,12 +424,14 @@ class _Forward:
 
     def layer(self, layer: LayerNode, var: str, inputs: list[str] | None = None) -> str:
         call = self.gen._torch_call(self.scope, layer)
-        if call.module is not None:
-            self.emit(f"{var} = {_access(self.path(layer.name), self.modules)}({var})")
+        access = _access(self.path(layer.name), self.modules)
+        if call.module is not None and not layer.kind.parameter:
+            self.emit(f"{var} = {access}({var})")
             self.fresh[var] = self.chain([layer], self.fresh.get(var))
             return var
         inputs = inputs or [var, *(self.saved[name] for name, _ in layer.refs)]
-        expr = call.expr.format(*inputs, inputs=", ".join(inputs))
+        expr = call.expr.format(*inputs, inputs=", ".join(inputs), param=access,
+                                args=[_value(a) for a in call.args])
         self.emit(f"{var} = {expr}")
         self.fresh[var] = layer.kind
         return var
@@ -482,7 +494,9 @@ class _Forward:
         self.depth += 1
         self.emit(f"{name} = {var}")
         self.shared(name, var)
+        outer = dict(self.saved)  # what the head saves is its own (as in archc.graph)
         self.items(node.body, name)
+        self.saved = outer
         self.depth -= 1
         self.sides.append(name)
         return var
@@ -521,8 +535,10 @@ def _walk_modules(nodes: list[TreeNode]):
 
 
 def is_module(node: LayerNode) -> bool:
-    """Whether a layer is an nn.Module in the emitted code (merges are expressions in forward)."""
-    return not node.kind.takes_tensors and not node.kind.internal
+    """Whether a layer is an nn.Module in the emitted code (merges, views such as `chunk` and
+    parameters are expressions in forward)."""
+    kind = node.kind
+    return not (kind.takes_tensors or kind.internal or kind.in_forward or kind.parameter)
 
 
 def _layers(nodes: list[TreeNode]):

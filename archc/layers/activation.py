@@ -7,6 +7,7 @@ from archc.layers.base import Args, Field, LayerKind, Shape, TorchCall
 
 class Activation(LayerKind):
     elementwise = True
+    channels_last = True  # the same function at every element, whatever the layout
     module: str = ""
 
     def torch(self, args: Args, inputs: list[Shape]) -> TorchCall:
@@ -56,6 +57,7 @@ class PReLU(Activation):
     name = "prelu"
     Args = PreluArgs
     elementwise = False  # it has parameters
+    channels_last = False  # one slope per channel of axis 1
     doc = "leaky ReLU with a learned slope: prelu(shared=true); shared=false: one per channel"
 
     def params(self, args: PreluArgs, inputs: list[Shape]) -> int:
@@ -89,6 +91,7 @@ class Softmax(Activation):
     name = "softmax"
     Args = SoftmaxArgs
     loss_activation = True  # CrossEntropyLoss applies (log-)softmax itself
+    channels_last = False  # over axis 1
     doc = "softmax over the channel/feature axis (dim=1 of the batched tensor)"
 
     def torch(self, args: SoftmaxArgs, inputs: list[Shape]) -> TorchCall:
