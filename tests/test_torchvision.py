@@ -136,6 +136,13 @@ def test_the_list_is_torchvisions():
     assert sorted(NETWORKS) == sorted(n for n in listed if not n.startswith(transformers))
 
 
+def test_every_spec_is_compared():
+    """Every spec in specs/ is a torchvision network, or pinned by tests/test_zoo.py."""
+    pinned_elsewhere = {"lenet5", "googlenet"}  # googlenet.arch: googlenet(aux_logits=False)
+    stems = {p.stem for p in SPECS.glob("*.arch")}
+    assert stems - pinned_elsewhere <= {SPEC_FILES.get(n, n) for n in NETWORKS}
+
+
 @pytest.mark.parametrize("name", _params(NETWORKS))
 def test_counts_equal_torchvision(name):
     model = analysed(name)
