@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from archc import ast as A
 from archc.errors import Span
+from archc.expr import EvalError, evaluate
 from archc.layers import REGISTRY
 
 Trace = tuple[tuple[str, Span], ...]
@@ -186,8 +187,6 @@ _ERROR = object()
 
 
 def _value(expr: Any, env: dict[str, Any]) -> Any:
-    from archc.expand import EvalError, evaluate
-
     try:
         return evaluate(expr, env)
     except EvalError:

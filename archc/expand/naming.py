@@ -1,0 +1,75 @@
+"""Naming: the scopes that give every module its path, and the context an item expands in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from archc import ast as A
+from archc.errors import Span
+from archc.expand.tree import Trace, Value
+
+
+@dataclass
+class Scope:
+    prefix: str
+    indexed: bool
+    used: set[str] = field(default_factory=set)
+    counters: dict[str, int] = field(default_factory=dict)
+    next_index: int = 0
+    labels: set[str] = field(default_factory=set)  # reserved: automatic names skip them
+
+    def child(self, base: str, label: str | None, slot: bool = True) -> str:
+        """A unique child name: the next index in a numbered scope (when the child occupies a
+        module slot), else the label, else `base` plus a counter."""
+        if self.indexed and slot:
+            local = str(self.next_index)
+            self.next_index += 1
+        elif label is not None:
+            local = label
+        else:
+            n = self.counters.get(base, 0)
+            while True:
+                n += 1
+                local = f"{base}{n}"
+                if local not in self.used and local not in self.labels:
+                    break
+            self.counters[base] = n
+        self.used.add(local)
+        return f"{self.prefix}.{local}" if self.prefix else local
+
+
+@dataclass
+class Ctx:
+    env: dict[str, Value]
+    scope: Scope
+    trace: Trace
+    defaults: dict[str, dict[str, tuple[Value, Span]]]
+    stack: tuple[str, ...] = ()
+
+
+
+def _shortcut_name(scope: Scope) -> str:
+    """`shortcut` (torchvision's `downsample` slot), or shortcut2, shortcut3, ... when several
+    unlabeled residuals share a scope."""
+    if "shortcut" in scope.used or "shortcut" in scope.labels:
+        return scope.child("shortcut", None)
+    scope.counters.setdefault("shortcut", 1)
+    return scope.child("shortcut", "shortcut")
+
+
+
+def _labels(items: list) -> set[str]:
+    """Labels that land in the scope of `items`: direct ones and those of inlined parts."""
+    found: set[str] = set()
+    for item in items:
+        label = getattr(item, "label", None)
+        if label is not None:
+            found.add(label)
+        elif isinstance(item, A.Group):
+            found |= _labels(item.items)
+        elif isinstance(item, A.Residual):
+            found |= _labels(item.body)
+        if isinstance(item, A.Side):
+            found.add(item.name)
+    return found
+
