@@ -86,7 +86,7 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.INPUT: "a network without exactly one `input`, or `input` in the wrong place",
     Code.UNDEFINED_TENSOR: "a named tensor used before `-> name` defined it",
     Code.NO_NETWORK: "the file defines no network, or the requested network does not exist",
-    Code.INCLUDE: "an `include` that is missing, unreadable, cyclic or outside the spec's directory",
+    Code.INCLUDE: "an `include` that is missing, unreadable, cyclic or outside the spec's folder",
     Code.KERNEL_TOO_LARGE: "the window is larger than the padded input: no output position",
     Code.CHANNEL_MISMATCH: "channel counts do not fit (groups, features, explicit in-channels)",
     Code.RESIDUAL_MISMATCH: "the residual body changes the shape and no shortcut fixes it",
