@@ -31,6 +31,8 @@ torchvision = pytest.importorskip("torchvision")
 FlopCounterMode = importlib.import_module("torch.utils.flop_counter").FlopCounterMode
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
+# googlenet and inception_v3 warn that their default initialisation will change
+pytestmark = pytest.mark.filterwarnings("ignore:The default weight initialization:FutureWarning")
 
 # torchvision 0.29's classification CNNs (issue 10's list; the transformers are out of scope).
 NETWORKS = [
@@ -69,17 +71,43 @@ SLOW = {
     "convnext_base", "convnext_large",
 }
 
-# What the language cannot say yet; the test fails if one of these starts to pass.
-MISSING: dict[str, str] = {}
+# What the language cannot say yet; the tests fail (strict xfail) once one of these passes.
+# UNWRITTEN: no spec at all. UNNAMED: the counts are right, torchvision's module names are not.
+_BRANCH_LABELS = "labels inside concat branches (torchvision names a branch's modules itself)"
+_NOT_YET = "not written yet: "
+UNWRITTEN: dict[str, str] = {
+    **dict.fromkeys(["densenet121", "densenet161", "densenet169", "densenet201"],
+                    _NOT_YET + "concat in written order, block input channels"),
+    **dict.fromkeys(["mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "mnasnet0_5",
+                     "mnasnet0_75", "mnasnet1_0", "mnasnet1_3"],
+                    _NOT_YET + "conditionals, block input channels"),
+    **dict.fromkeys(["shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5",
+                     "shufflenet_v2_x2_0"], _NOT_YET + "channel split"),
+    **dict.fromkeys([n for n in NETWORKS if n.startswith("efficientnet")],
+                    _NOT_YET + "conditionals, block input channels"),
+    **dict.fromkeys([n for n in NETWORKS if n.startswith("regnet")],
+                    _NOT_YET + "non-identifier names, `proj` registered before `f`"),
+}
+UNNAMED: dict[str, str] = {
+    **dict.fromkeys(["resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+                     "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d",
+                     "wide_resnet50_2", "wide_resnet101_2"],
+                    "the projection's name: `downsample` (archc writes `shortcut`)"),
+    "inception_v3": _BRANCH_LABELS + ": Mixed_5b.branch5x5_1",
+    "squeezenet1_0": _BRANCH_LABELS + ": features.3.expand1x1",
+    "squeezenet1_1": _BRANCH_LABELS + ": features.3.expand1x1",
+    **dict.fromkeys(["convnext_tiny", "convnext_small", "convnext_base", "convnext_large"],
+                    "nested numbered containers: features.1.0.block.0, features.0.1"),
+}
 
 
-def _params(names: list[str], slow: bool = False) -> list:
-    marks = []
+def _params(names: list[str], counts: bool = False, slow: bool = False) -> list:
     out = []
     for name in names:
         marks = []
-        if name in MISSING:
-            marks.append(pytest.mark.xfail(strict=True, reason=MISSING[name]))
+        reason = UNWRITTEN.get(name) or (None if counts else UNNAMED.get(name))
+        if reason:
+            marks.append(pytest.mark.xfail(strict=True, reason=reason))
         if slow and name in SLOW:
             marks.append(pytest.mark.slow)
         out.append(pytest.param(name, marks=marks, id=name))
@@ -141,7 +169,7 @@ def test_every_spec_is_compared():
     assert stems - pinned_elsewhere <= {SPEC_FILES.get(n, n) for n in NETWORKS}
 
 
-@pytest.mark.parametrize("name", _params(NETWORKS))
+@pytest.mark.parametrize("name", _params(NETWORKS, counts=True))
 def test_counts_equal_torchvision(name):
     model = analysed(name)
     params, macs, output = torchvision_counts(name)
@@ -178,7 +206,6 @@ def _randomise_batchnorm(model: torch.nn.Module) -> None:
                 module.bias.data.copy_(torch.randn(n, generator=generator) * 0.1)
 
 
-@pytest.mark.filterwarnings("ignore:The default weight initialization:FutureWarning")
 @pytest.mark.parametrize("name", _params(NETWORKS, slow=True))
 def test_outputs_equal_torchvision(name):
     torch.manual_seed(0)
