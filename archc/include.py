@@ -1,8 +1,10 @@
 """`include "file.arch"`: one spec file uses the blocks another defines.
 
 Resolution runs between parsing and expansion. An include brings in the included file's
-blocks (and, transitively, the blocks it includes), never its networks or defaults: defaults
-apply where a block is called, so the including file states its own. Paths are relative to
+blocks (and, transitively, the blocks it includes), never its networks. An included block
+keeps the file-level `defaults` of the file that defines it, as if they were written at the
+top of its body (so `conv(bias=false)` there still holds when another file calls the block);
+the includer's defaults reach it only where those do not say otherwise. Paths are relative to
 the including file and must stay inside the *root*, the directory of the file being checked
 (for text without a file, the current directory): a spec cannot read `/etc/passwd` or
 `../../secret.arch`, not even through a symbolic link. Each file is read once however often
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from archc.ast import Include, SpecFile
+from archc.ast import BlockDef, Include, SpecFile
 from archc.errors import ArchcError, Code, Diagnostic
 
 MAX_INCLUDED_FILES = 1000  # a generated include tree cannot make archc read a whole disk
@@ -80,7 +82,8 @@ class _Resolver:
                          f"{exc.diagnostics[0].message}", "check the path") from None
         included = parse_text(text, _display(target))
         self.visit(included, [*stack, target])
-        self.blocks.extend(included.blocks)
+        self.blocks.extend(_with_file_defaults(block, included.defaults)
+                           for block in included.blocks)
 
     def locate(self, spec: SpecFile, include: Include) -> Path:
         relative = Path(include.path)
@@ -96,6 +99,14 @@ class _Resolver:
             raise _error(include, f"cannot include \"{include.path}\": no such file",
                          "check the path; it is relative to the including file")
         return target
+
+
+def _with_file_defaults(block: BlockDef, defaults: list) -> BlockDef:
+    """The block with its file's defaults as block-level ones: blocks carry them along."""
+    if not defaults:
+        return block
+    return BlockDef.build(span=block.span, name=block.name, params=block.params,
+                          body=[*defaults, *block.body])
 
 
 def _display(target: Path) -> str:

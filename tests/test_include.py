@@ -48,13 +48,18 @@ def test_includes_are_transitive_and_each_file_counts_once(tmp_path):
     assert archc.load(spec).totals.params == 112 + (4 * 9 * 4 + 4)  # a diamond: no E106
 
 
-def test_only_blocks_come_in_not_networks_or_defaults(tmp_path):
+def test_blocks_come_in_with_their_defaults_networks_do_not(tmp_path):
     write(tmp_path, "lib.arch", "defaults { conv(bias=false) }\n" + BLOCKS
           + NET.format(body="unit(4)").replace("network N", "network Lib"))
-    spec = write(tmp_path, "net.arch", 'include "lib.arch"\n\n' + NET.format(body="unit(4)"))
+    spec = write(tmp_path, "net.arch", 'include "lib.arch"\n\n'
+                 + NET.format(body="unit(4) conv(2, k=1)"))
     model = archc.load(spec)
     assert model.expanded.name == "N"
-    assert model.totals.params == 112  # the conv keeps its bias: lib's defaults stay in lib
+    # unit's conv keeps lib's bias=false (3*9*4 = 108); net's own conv keeps its bias (4*2+2)
+    assert model.totals.params == 108 + 10
+    both = write(tmp_path, "both.arch", 'include "lib.arch"\ndefaults { conv(bias=true) }\n'
+                 + NET.format(body="unit(4)"))
+    assert archc.load(both).totals.params == 108  # lib's bias=false wins inside its block
     with pytest.raises(ArchcError) as exc:
         archc.load(spec, network="Lib")
     assert codes(exc)[0][0] == "E110"
