@@ -41,7 +41,10 @@ class Code(str, Enum):
     INPUT = "E107"
     UNDEFINED_TENSOR = "E108"
     NO_NETWORK = "E110"
-    INCLUDE = "E111"
+    BAD_NAME = "E111"
+    BAD_CONDITION = "E112"
+    NO_INPUT_SHAPE = "E113"
+    INCLUDE = "E114"
     KERNEL_TOO_LARGE = "E201"
     CHANNEL_MISMATCH = "E202"
     RESIDUAL_MISMATCH = "E203"
@@ -86,6 +89,11 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.INPUT: "a network without exactly one `input`, or `input` in the wrong place",
     Code.UNDEFINED_TENSOR: "a named tensor used before `-> name` defined it",
     Code.NO_NETWORK: "the file defines no network, or the requested network does not exist",
+    Code.BAD_NAME: "a quoted label that cannot name a module (empty, or holding `.`), or `_` "
+                   "saved as a tensor name (it stands for the current tensor)",
+    Code.BAD_CONDITION: "an `if` condition that is not true or false (e.g. a number)",
+    Code.NO_INPUT_SHAPE: "`in.c`/`in.h`/`in.w`/`in.l` outside a block, or a size the block's "
+                         "input does not have",
     Code.INCLUDE: "an `include` that is missing, unreadable, cyclic or outside the spec's folder",
     Code.KERNEL_TOO_LARGE: "the window is larger than the padded input: no output position",
     Code.CHANNEL_MISMATCH: "channel counts do not fit (groups, features, explicit in-channels)",

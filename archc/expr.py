@@ -35,6 +35,17 @@ def evaluate(expr, env: dict[str, Value]) -> Value:
         return _SYMBOLS.get(expr.name, expr.name)
     if isinstance(expr, A.TupleLit):
         return tuple(evaluate(item, env) for item in expr.items)
+    if isinstance(expr, A.InputDim):
+        return input_dim(expr, env)
+    if isinstance(expr, A.Not):
+        return not _truth(evaluate(expr.operand, env), expr.operand)
+    if isinstance(expr, A.BoolOp):
+        left = _truth(evaluate(expr.left, env), expr.left)
+        if left == (expr.op == "or"):  # short-circuit, as Python
+            return left
+        return _truth(evaluate(expr.right, env), expr.right)
+    if isinstance(expr, A.Compare):
+        return _compare(expr, evaluate(expr.left, env), evaluate(expr.right, env))
     if isinstance(expr, A.Neg):
         value = evaluate(expr.operand, env)
         _require_number(value, expr)
@@ -80,3 +91,45 @@ def _show(value: Value) -> str:
         return "(" + ", ".join(_show(v) for v in value) + ")"
     return str(value)
 
+
+
+INPUT = "in"  # env key of the block input's shape (not a NAME, so no parameter can hide it)
+_DIMS = {3: {"c": 0, "h": 1, "w": 2}, 2: {"c": 0, "l": 1}, 1: {"c": 0}}
+
+
+def input_dim(expr: A.InputDim, env: dict[str, Value]) -> Value:
+    """`in.c` and friends: a size of the tensor entering the block being expanded."""
+    shape = env.get(INPUT)
+    if shape is None:
+        raise EvalError(f"`in.{expr.dim}` outside a block, or where the block's input is "
+                        "unknown", expr.span, "`in` is the tensor a block call receives",
+                        code=Code.NO_INPUT_SHAPE)
+    index = _DIMS.get(len(shape), {}).get(expr.dim)
+    if index is None:
+        sizes = ", ".join(f"in.{d}" for d in _DIMS.get(len(shape), {}))
+        raise EvalError(f"`in.{expr.dim}`: the block's input has {len(shape)} dimension(s)",
+                        expr.span, f"this input has {sizes}", code=Code.NO_INPUT_SHAPE)
+    return shape[index]
+
+
+def _truth(value: Value, expr) -> bool:
+    if hasattr(value, "sym"):
+        bool(value)  # a symbolic value cannot decide: raises the code generator's NotSymbolic
+    if not isinstance(value, bool):
+        raise EvalError(f"a condition must be true or false, got {_show(value)}", expr.span,
+                        "compare it, e.g. `t != 1`", code=Code.BAD_CONDITION)
+    return value
+
+
+_COMPARE = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+            "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def _compare(expr: A.Compare, left: Value, right: Value) -> bool:
+    for value in (left, right):
+        if hasattr(value, "sym"):
+            bool(value)  # undecidable symbolically (raises NotSymbolic)
+    if expr.op not in ("==", "!="):
+        _require_number(left, expr.left)
+        _require_number(right, expr.right)
+    return _COMPARE[expr.op](left, right)

@@ -18,6 +18,7 @@ import networkx as nx
 from archc._perf import stage
 from archc.errors import Code, Diagnostic, Span
 from archc.expand import (
+    CURRENT,
     BlockNode,
     ConcatNode,
     ExpandedNetwork,
@@ -111,11 +112,12 @@ class GraphBuilder:
 
     def _dataflow(self, node: TreeNode, current: int, side: str | None, names: _Names) -> int:
         if isinstance(node, LayerNode):
-            refs = self._refs(node, names)
+            refs = self._refs(node, names, current)
             if refs is None:  # reported; poison the merge so its users are skipped
                 node = LayerNode(node.name, node.kind, None, node.span, node.trace)
                 refs = []
-            return self._add(node, [current, *refs], side)
+            placed = any(ref == CURRENT for ref, _ in node.refs)  # `concat(x, _)`
+            return self._add(node, refs if placed and refs else [current, *refs], side)
         if isinstance(node, SeqNode):
             return self._nodes(node.children, current, side, names)
         if isinstance(node, BlockNode):
@@ -124,8 +126,10 @@ class GraphBuilder:
             self._finish(inner)
             return out
         if isinstance(node, ResidualNode):
-            body = self._nodes(node.body, current, side, names)
+            at = len(node.body) if node.shortcut_at is None else node.shortcut_at
+            body = self._nodes(node.body[:at], current, side, names)  # in the order written
             skip = self._node(node.shortcut, current, side, names) if node.shortcut else current
+            body = self._nodes(node.body[at:], body, side, names)
             return self._add(node.add, [body, skip], side)
         if isinstance(node, ConcatNode):
             outs = [self._node(branch, current, side, names) for branch in node.branches]
@@ -147,10 +151,13 @@ class GraphBuilder:
             return current
         raise TypeError(f"unexpected tree node {node!r}")
 
-    def _refs(self, layer: LayerNode, names: _Names) -> list[int] | None:
+    def _refs(self, layer: LayerNode, names: _Names, current: int) -> list[int] | None:
         found: list[int] | None = []
         for ref, span in layer.refs:
-            if ref not in names.saved:
+            if ref == CURRENT:
+                if found is not None:
+                    found.append(current)
+            elif ref not in names.saved:
                 if ref in names.in_side:
                     message = (f"`{ref}` is saved inside side output `{names.in_side[ref]}`, "
                                "which runs only in training: this path cannot read it")

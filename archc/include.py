@@ -9,7 +9,7 @@ the including file and must stay inside the *root*, the directory of the file be
 (for text without a file, the current directory): a spec cannot read `/etc/passwd` or
 `../../secret.arch`, not even through a symbolic link. Each file is read once however often
 it is included (a diamond is fine); a file that includes itself, directly or through others,
-is an error, as is a missing or unreadable one. Every error is E111, located at the
+is an error, as is a missing or unreadable one. Every error is E114, located at the
 `include` that caused it.
 """
 

@@ -128,6 +128,8 @@ def _called_blocks(items: list) -> Iterator[str]:
                 yield from _called_blocks(branch.items)
         elif isinstance(item, (syntax.Group, syntax.Side)):
             yield from _called_blocks(item.items)
+        elif isinstance(item, syntax.If):  # either arm counts as a use
+            yield from _called_blocks(item.then + (item.otherwise or []))
 
 
 def check_unused_block(ctx: FileContext) -> Iterator[Diagnostic]:
@@ -342,7 +344,7 @@ _COMPILER: dict[str, tuple[str, str]] = {
     "E107": (_E, "Give each network exactly one `input` line, before its layers."),
     "E108": (_E, "Save the tensor with `-> name` before the layer that reads it."),
     "E110": (_E, "Add `network Name { input ... }`, or name an existing network."),
-    "E111": ("An include must name an existing spec file inside the directory of the spec "
+    "E114": ("An include must name an existing spec file inside the directory of the spec "
              "being checked, and files must not include each other in a cycle.",
              "Fix the path (it is relative to the including file), or move the shared blocks "
              "into one file that the others include."),

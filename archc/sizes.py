@@ -180,6 +180,8 @@ def _children(item: Any) -> list:
         return [inner for branch in item.branches for inner in branch.items]
     if isinstance(item, (A.Group, A.Side, A.Branch)):
         return item.items
+    if isinstance(item, A.If):  # both arms: an upper bound on what the chosen one expands to
+        return [*item.then, *(item.otherwise or [])]
     return []
 
 

@@ -27,7 +27,7 @@ ZOO = sorted([*ROOT.glob("specs/*.arch"), *ROOT.glob("examples/*.arch")])
 def _without_positions(value):
     if isinstance(value, dict):
         return {k: _without_positions(v) for k, v in value.items()
-                if k not in {"span", "name_span", "file"}}
+                if k not in {"span", "name_span", "shortcut_span", "file"}}
     if isinstance(value, list):
         return [_without_positions(v) for v in value]
     return value

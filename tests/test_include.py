@@ -76,7 +76,7 @@ def test_bad_includes_are_located_errors(tmp_path, line, message):
     spec = write(tmp_path, "inner/net.arch", f"# header\n{line}\n" + NET.format(body="relu"))
     with pytest.raises(ArchcError) as exc:
         archc.load(spec)
-    assert codes(exc) == [("E111", "net.arch", 2, 1)]
+    assert codes(exc) == [("E114", "net.arch", 2, 1)]
     assert message in exc.value.diagnostics[0].message
 
 
@@ -87,7 +87,7 @@ def test_symlink_cannot_escape(tmp_path):
     spec = write(tmp_path, "inner/net.arch", 'include "link.arch"\n' + NET.format(body="unit(4)"))
     with pytest.raises(ArchcError) as exc:
         archc.load(spec)
-    assert codes(exc) == [("E111", "net.arch", 1, 1)]
+    assert codes(exc) == [("E114", "net.arch", 1, 1)]
 
 
 def test_an_included_file_cannot_escape_either(tmp_path):
@@ -96,7 +96,7 @@ def test_an_included_file_cannot_escape_either(tmp_path):
     spec = write(tmp_path, "top/net.arch", 'include "lib/blocks.arch"\n' + NET.format(body="relu"))
     with pytest.raises(ArchcError) as exc:
         archc.load(spec)
-    assert codes(exc) == [("E111", "blocks.arch", 1, 1)]
+    assert codes(exc) == [("E114", "blocks.arch", 1, 1)]
 
 
 def test_cycles_are_errors(tmp_path):
@@ -105,12 +105,12 @@ def test_cycles_are_errors(tmp_path):
     spec = write(tmp_path, "net.arch", 'include "a.arch"\n' + NET.format(body="unit(4)"))
     with pytest.raises(ArchcError) as exc:
         archc.load(spec)
-    assert codes(exc) == [("E111", "b.arch", 1, 1)]
+    assert codes(exc) == [("E114", "b.arch", 1, 1)]
     assert "a.arch -> b.arch -> a.arch" in exc.value.diagnostics[0].message
     itself = write(tmp_path, "self.arch", 'include "self.arch"\n' + NET.format(body="relu"))
     with pytest.raises(ArchcError) as exc:
         archc.load(itself)
-    assert codes(exc) == [("E111", "self.arch", 1, 1)]
+    assert codes(exc) == [("E114", "self.arch", 1, 1)]
 
 
 def test_syntax_errors_point_into_the_included_file(tmp_path):
@@ -134,7 +134,7 @@ def test_cli_check_lint_and_fmt(tmp_path):
                                  "network N {\n    input 3x8x8\n    unit(4)\n}\n")
     missing = write(tmp_path, "bad.arch", 'include "nope.arch"\n' + NET.format(body="relu"))
     result = runner.invoke(main, ["lint", str(missing)])
-    assert result.exit_code == 1 and "bad.arch:1:1: error[E111]" in result.output
+    assert result.exit_code == 1 and "bad.arch:1:1: error[E114]" in result.output
 
 
 def test_zoo_families_share_their_blocks():

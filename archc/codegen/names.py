@@ -39,10 +39,14 @@ def is_safe(name: str) -> bool:
 
 
 def attribute(name: str) -> str:
-    """A submodule attribute / ModuleDict key for a spec label; digits stay (Sequential slots)."""
+    """A submodule name for a spec label. Digits stay (Sequential slots); so does any name
+    PyTorch accepts as a module name (`block1-0`, `class`), which the generated code then
+    writes with add_module / getattr / a quoted key. Names that would shadow nn.Module
+    attributes, or start with `_`, are renamed."""
     if name.isdigit():
         return name
-    if is_safe(name) and name not in MODULE_ATTRIBUTES:
+    if name and "." not in name and not name.startswith("_") and name not in MODULE_ATTRIBUTES \
+            and name.isprintable():
         return name
     return "m_" + "".join(c if c.isalnum() and c.isascii() else "_" for c in name).strip("_")
 

@@ -29,7 +29,9 @@ from archc.expand import (
     SideNode,
     TreeNode,
     find_network,
+    merge_inputs,
 )
+from archc.expr import INPUT
 from archc.graph import GraphNode, build_graph
 from archc.layers.base import LayerError, LayerKind, TorchCall, fmt_shape
 from archc.layers.support import SUPPORT
@@ -170,11 +172,12 @@ class Generator:
         name = self.class_names.fresh(class_name(block))
         self.block_classes[block] = name
         params = [(p.name, _param_name(p.name)) for p in definition.params]
-        env = {spec_name: Sym(py_name) for spec_name, py_name in params}
+        env: dict[str, Any] = {spec_name: Sym(py_name) for spec_name, py_name in params}
         instances = self.instances[block]
         rank = {len(self._input_shape(node)) for node in instances}
         if len(rank) != 1:
             raise NotSymbolic("calls with different ranks")
+        env[INPUT] = (Sym("in_channels"), *self._input_shape(instances[0])[1:])
         before = len(self.expander.diagnostics)
         body = self.expander.block_body(block, env, self.defaults)
         if len(self.expander.diagnostics) != before:
@@ -291,7 +294,7 @@ class Generator:
         lines = [f"class {name}(nn.Module):", f'{INDENT}"""{doc}"""', "",
                  f"{INDENT}def __init__({signature}) -> None:", f"{INDENT * 2}super().__init__()"]
         for key, child in modules.children.items():
-            lines += _assign(f"self.{key}", child, INDENT * 2)
+            lines += _assign(key, child, INDENT * 2)
         lines += [INDENT * 2 + line for line in inits]
         lines += ["", *forward]
         return "\n".join(lines) + "\n"
@@ -313,9 +316,9 @@ class Generator:
             slot = Slot(f"nn.Parameter({text})" if node.kind.parameter else text,
                         scope.comment(node))
             slots[id(node)] = (slot, call)
-            access = _access(path, modules) if len(path) == 1 else None
+            access = _access(path, modules) if len(path) == 1 else _getattr_path(path)
             for statement in node.kind.torch_init(node.args):
-                inits.append(statement.format(m=access or "self." + ".".join(path)))
+                inits.append(statement.format(m=access))
         target = modules
         for part in path[:-1]:
             target = target.children.setdefault(part, Container())
@@ -429,7 +432,7 @@ class _Forward:
             self.emit(f"{var} = {access}({var})")
             self.fresh[var] = self.chain([layer], self.fresh.get(var))
             return var
-        inputs = inputs or [var, *(self.saved[name] for name, _ in layer.refs)]
+        inputs = inputs or merge_inputs(var, layer.refs, self.saved)
         expr = call.expr.format(*inputs, inputs=", ".join(inputs), param=access,
                                 args=[_value(a) for a in call.args])
         self.emit(f"{var} = {expr}")
@@ -517,10 +520,12 @@ def _walk(nodes: list[TreeNode], into_blocks: bool = True):
             yield from _walk(node.children, into_blocks)
         elif isinstance(node, BlockNode) and into_blocks:
             yield from _walk(node.body, into_blocks)
-        elif isinstance(node, ResidualNode):
-            yield from _walk(node.body, into_blocks)
+        elif isinstance(node, ResidualNode):  # modules in the order written
+            at = len(node.body) if node.shortcut_at is None else node.shortcut_at
+            yield from _walk(node.body[:at], into_blocks)
             if node.shortcut:
                 yield from _walk([node.shortcut], into_blocks)
+            yield from _walk(node.body[at:], into_blocks)
             yield node.add
         elif isinstance(node, ConcatNode):
             yield from _walk(node.branches, into_blocks)
@@ -555,6 +560,8 @@ def _block_instances(nodes: list[TreeNode]) -> dict[str, list[BlockNode]]:
 
 def _chain(node: SeqNode) -> bool:
     """A container whose children simply follow each other: callable as one nn.Sequential."""
+    if not node.indexed:  # named children: a ModuleDict, called child by child
+        return False
     for child in node.children:
         if isinstance(child, SeqNode):
             if not (child.children and _chain(child)):
@@ -579,16 +586,31 @@ def _access(path: list[str], modules: Container) -> str:
         if isinstance(container, Container) and part.isdigit() and container.sequential:
             text += f"[{part}]"
         elif isinstance(container, Container) and container is not modules:
-            text += f'["{part}"]'
-        else:
+            text += f"[{part!r}]"
+        elif is_safe(part):
             text += f".{part}"
+        else:  # only at the top: inside containers, keys are quoted
+            text = f"{text}.get_submodule({part!r})"
         container = container.children.get(part) if isinstance(container, Container) else None
     return text
 
 
-def _assign(target: str, child: Any, indent: str) -> list[str]:
+def _getattr_path(path: list[str]) -> str:
+    """`self.a.b`, or get_submodule('a.0.block1-0') where a part is not an identifier."""
+    if all(is_safe(part) for part in path):
+        return "self." + ".".join(path)
+    return f"self.get_submodule({'.'.join(path)!r})"
+
+
+def _assign(key: str, child: Any, indent: str) -> list[str]:
+    """`self.key = ...`, or self.add_module('key', ...) for a key that is no identifier."""
     lines = _render(child, indent)
-    lines[0] = f"{indent}{target} = {lines[0].lstrip()}"
+    if is_safe(key):
+        lines[0] = f"{indent}self.{key} = {lines[0].lstrip()}"
+        return lines
+    lines[0] = f"{indent}self.add_module({key!r}, {lines[0].lstrip()}"
+    code, sep, comment = lines[-1].partition("  # ")
+    lines[-1] = code + ")" + (sep + comment if sep else "")
     return lines
 
 
@@ -609,7 +631,7 @@ def _render(child: Any, indent: str) -> list[str]:
     lines = [indent + "nn.ModuleDict({"]
     for key, grandchild in child.children.items():
         rendered = _render(grandchild, inner)
-        rendered[0] = f'{inner}"{key}": {rendered[0].lstrip()}'
+        rendered[0] = f"{inner}{key!r}: {rendered[0].lstrip()}"
         lines += _with_comma(rendered)
     return [*lines, indent + "})"]
 

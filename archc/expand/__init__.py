@@ -13,7 +13,7 @@ from __future__ import annotations
 from archc import ast as A
 from archc._perf import stage
 from archc.errors import ArchcError, Code, Diagnostic, Span
-from archc.expand.calls import KEYWORDS
+from archc.expand.calls import CURRENT, KEYWORDS, merge_inputs
 from archc.expand.core import Expander
 from archc.expand.naming import Ctx, Scope
 from archc.expand.tree import (
@@ -34,6 +34,7 @@ from archc.expand.tree import (
 from archc.expr import _SYMBOLS, EvalError, evaluate
 
 __all__ = [
+    "CURRENT",
     "KEYWORDS",
     "_SYMBOLS",
     "BlockNode",
@@ -56,6 +57,7 @@ __all__ = [
     "evaluate",
     "expand",
     "find_network",
+    "merge_inputs",
 ]
 
 

@@ -13,7 +13,7 @@ from archc.expand.diagnose import (
     _signature,
     _undefined_name,
 )
-from archc.expand.naming import Ctx, Scope
+from archc.expand.naming import Ctx, Flow, Scope
 from archc.expand.tree import (
     _ERROR,
     BlockNode,
@@ -24,10 +24,19 @@ from archc.expand.tree import (
     TreeNode,
     Value,
 )
-from archc.expr import _show
+from archc.expr import INPUT, _show
 from archc.layers import REGISTRY, Args, LayerKind
 from archc.layers.base import ValidationError
 from archc.sizes import frozen_key
+
+CURRENT = "_"  # in a merge's arguments: the current tensor, where it stands in the order
+
+
+def merge_inputs(current, refs: tuple, saved: dict) -> list:
+    """A merge's inputs in order: the current tensor first, unless `_` places it."""
+    named = [current if ref == CURRENT else saved.get(ref) for ref, _ in refs]
+    return named if any(ref == CURRENT for ref, _ in refs) else [current, *named]
+
 
 KEYWORDS = ("residual", "shortcut", "concat", "branch", "side", "input", "defaults", "block",
             "network")
@@ -69,18 +78,37 @@ class CallsMixin:
         """The expanded call; an invalid one becomes a poisoned layer that blocks its users."""
         if call.name in self.blocks:
             node = self._block_call(call, ctx, name)
+            if node is None and ctx.flow is not None:
+                ctx.flow.shape = None
             return node if node is not None else LayerNode(name, None, None, call.span, ctx.trace)
         kind = self._kind(call.name, call.name_span, ctx.trace)
         if kind is None:
+            if ctx.flow is not None:
+                ctx.flow.shape = None
             return LayerNode(name, None, None, call.span, ctx.trace)
         self.layer_count += 1
         if self.layer_count > self.limits.max_layers:  # `check_size` refuses this earlier
             self._too_large(call.span, ctx.trace)
             raise LayerLimit
-        if kind.takes_tensors:
-            return self._merge(call, kind, ctx, name)
-        args = self._layer_args(call, kind, ctx)
-        return LayerNode(name, kind, args, call.span, ctx.trace)
+        node = (self._merge(call, kind, ctx, name) if kind.takes_tensors else
+                LayerNode(name, kind, self._layer_args(call, kind, ctx), call.span, ctx.trace))
+        if ctx.flow is not None:
+            self._advance(ctx, node, merge_inputs(ctx.flow.shape, node.refs, ctx.flow.saved))
+        return node
+
+    def _advance(self, ctx: Ctx, layer: LayerNode, inputs: list) -> None:
+        """The shape after `layer` (tracked for `in.c`); unknown where the analyzer will
+        report an error."""
+        if ctx.flow is None:
+            return
+        shape = None
+        if layer.args is not None and layer.kind is not None and None not in inputs:
+            try:
+                layer.kind.check(layer.args, inputs)
+                shape = tuple(layer.kind.out_shape(layer.args, inputs))
+            except Exception:  # any rejection (symbolic ones too) is for the analyzer
+                shape = None
+        ctx.flow.shape = shape
 
     def _merge(self, call: A.Call, kind: LayerKind, ctx: Ctx, name: str) -> LayerNode:
         refs = []
@@ -91,7 +119,7 @@ class CallsMixin:
                            ctx.trace)
             else:
                 refs.append((arg.value.name, arg.span))
-        if not refs:
+        if all(ref == CURRENT for ref, _ in refs):
             self.error(Code.MISSING_ARGUMENT, f"`{kind.name}` needs at least one saved tensor",
                        call.span, f"e.g. `-> x` earlier, then `{kind.name}(x)`", ctx.trace)
         return LayerNode(name, kind, kind.Args(), call.span, ctx.trace, tuple(refs))
@@ -202,8 +230,13 @@ class CallsMixin:
         if env is None:
             return None
         trace = (*ctx.trace, (f"in block `{block.name}` called", call.span))
-        inner = Ctx(env, Scope(name, indexed=False), trace, ctx.defaults, (*ctx.stack, block.name))
-        return BlockNode(name, block.name, env, self._stmts(block.body, inner), call.span)
+        flow = None if ctx.flow is None else Flow(ctx.flow.shape)  # its own tensor names
+        inner = Ctx(env, Scope(name, indexed=False), trace, ctx.defaults, (*ctx.stack, block.name),
+                    flow)
+        node = BlockNode(name, block.name, env, self._stmts(block.body, inner), call.span)
+        if ctx.flow is not None and flow is not None:
+            ctx.flow.shape = flow.shape
+        return node
 
     def _block_env(self, call: A.Call, block: A.BlockDef, ctx: Ctx) -> dict[str, Value] | None:
         names = [p.name for p in block.params]
@@ -211,6 +244,8 @@ class CallsMixin:
         if bound is None:
             return None
         env: dict[str, Value] = {}
+        if ctx.flow is not None and ctx.flow.shape is not None:
+            env[INPUT] = ctx.flow.shape  # `in.c`: parameter defaults may read it too
         for param in block.params:
             if param.name in bound:
                 env[param.name] = bound[param.name][0]

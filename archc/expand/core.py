@@ -3,12 +3,14 @@ expanded by the mixins in calls.py and containers.py."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from archc import ast as A
 from archc.errors import ArchcError, Code, Diagnostic, Span
 from archc.expand.calls import CallsMixin
 from archc.expand.containers import ContainersMixin
 from archc.expand.diagnose import _parameter_hint
-from archc.expand.naming import Ctx, Scope, _labels
+from archc.expand.naming import Ctx, Flow, Scope, _labels
 from archc.expand.tree import (
     _ERROR,
     ExpandedNetwork,
@@ -20,7 +22,7 @@ from archc.expand.tree import (
     TreeNode,
     Value,
 )
-from archc.expr import EvalError, evaluate
+from archc.expr import INPUT, EvalError, evaluate
 from archc.layers import REGISTRY, Args
 from archc.sizes import MAX_DEPTH, check_size
 
@@ -40,6 +42,7 @@ class Expander(CallsMixin, ContainersMixin):
         self._valid_args: dict[tuple, Args] = {}  # (kind, frozen_key(values)) -> validated
         self.layer_count = 0
         self._depth = 0  # items being expanded inside one another, block bodies included
+        self.track = uses_input(spec)  # shapes are followed only for specs that read `in.`
         for block in spec.blocks:
             if block.name in self.blocks or block.name in REGISTRY:
                 what = "a layer kind" if block.name in REGISTRY else "a block"
@@ -69,7 +72,8 @@ class Expander(CallsMixin, ContainersMixin):
 
     def block_body(self, block: str, env: dict[str, Value], defaults: dict) -> list[TreeNode]:
         """One block's body expanded on its own (codegen: `env` holds symbolic parameters)."""
-        ctx = Ctx(env, Scope("", indexed=False), (), defaults, (block,))
+        flow = Flow(env.get(INPUT)) if self.track else None
+        ctx = Ctx(env, Scope("", indexed=False), (), defaults, (block,), flow)
         return self._stmts(self.blocks[block].body, ctx)
 
     def network(self, net: A.Network, input_override: tuple[int, ...] | None = None
@@ -91,7 +95,8 @@ class Expander(CallsMixin, ContainersMixin):
                 self._recursion(cycle, span, ())
             self._too_large(overflow.span, overflow.trace, overflow.what)
             raise ArchcError(self.diagnostics)
-        ctx = Ctx({}, Scope("", indexed=False), (), defaults)
+        flow = Flow(dims) if self.track else None
+        ctx = Ctx({}, Scope("", indexed=False), (), defaults, (), flow)
         try:
             body = self._stmts(net.body, ctx)
         except LayerLimit:
@@ -142,8 +147,7 @@ class Expander(CallsMixin, ContainersMixin):
     def _stmts(self, stmts: list, ctx: Ctx) -> list[TreeNode]:
         local_defaults = [s for s in stmts if isinstance(s, A.Defaults)]
         if local_defaults:
-            ctx = Ctx(ctx.env, ctx.scope, ctx.trace, self._defaults(local_defaults, ctx.defaults),
-                      ctx.stack)
+            ctx = replace(ctx, defaults=self._defaults(local_defaults, ctx.defaults))
         return self._items([s for s in stmts if not isinstance(s, (A.Defaults, A.InputDecl))], ctx)
 
     def _items(self, items: list, ctx: Ctx) -> list[TreeNode]:
@@ -169,11 +173,6 @@ class Expander(CallsMixin, ContainersMixin):
             self._depth -= 1
 
     def _label_ok(self, label: str, item, ctx: Ctx) -> bool:
-        if ctx.scope.indexed:
-            self.error(Code.DUPLICATE, f"label `{label}` inside a numbered container: its "
-                       "children are named 0, 1, 2, ...", item.span,
-                       "remove the label, or make the container a block", ctx.trace)
-            return False
         if label in ctx.scope.used:
             self.error(Code.DUPLICATE, f"`{label}` names two things in the same scope",
                        item.span, "labels (and side names) must be unique within a network or "
@@ -189,19 +188,24 @@ class Expander(CallsMixin, ContainersMixin):
         if isinstance(item, A.Repeat):
             return self._repeat(item, ctx)
         if isinstance(item, A.Residual):
-            return [self._residual(item, ctx)]
+            return self._residual(item, ctx)
         if isinstance(item, A.ConcatBlock):
             return [self._concat(item, ctx)]
         if isinstance(item, A.Group):
-            if item.label is None:
-                return self._items(item.items, ctx)
-            return [self._seq(item.items, ctx, ctx.scope.child("group", item.label), item.span,
-                              indexed=True)]
+            return self._group(item, ctx)
+        if isinstance(item, A.If):
+            return self._if(item, ctx)
         if isinstance(item, A.Side):
             name = ctx.scope.child("side", item.name)
-            seq = self._seq(item.items, ctx, name, item.span, indexed=False, collapse=True)
-            return [SideNode(name, seq.children, item.span)]
+            inner = ctx.with_scope(Scope(name, indexed=False), ctx.branch())
+            return [SideNode(name, self._items(item.items, inner), item.span)]
         if isinstance(item, A.Save):
+            if item.name == "_":
+                self.error(Code.BAD_NAME, "`_` cannot name a saved tensor", item.span,
+                           "`_` stands for the current tensor in `concat(x, _)`", ctx.trace)
+                return []
+            if ctx.flow is not None:
+                ctx.flow.saved[item.name] = ctx.flow.shape
             return [SaveNode(item.name, item.span)]
         raise TypeError(f"unexpected item {item!r}")
 
@@ -217,3 +221,15 @@ class Expander(CallsMixin, ContainersMixin):
             self.error(exc.code, exc.message, exc.span, hint, trace)
             return _ERROR
 
+
+
+def uses_input(node) -> bool:
+    """Whether any expression under `node` (an AST node or list) reads `in.c` and friends."""
+    if isinstance(node, A.InputDim):
+        return True
+    if isinstance(node, list):
+        return any(uses_input(n) for n in node)
+    if isinstance(node, (A.Node, A.SpecFile)):
+        return any(uses_input(getattr(node, f)) for f in type(node).model_fields
+                   if f not in ("span", "name_span", "shortcut_span"))
+    return False

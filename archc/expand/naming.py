@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from archc import ast as A
 from archc.errors import Span
@@ -45,12 +45,33 @@ class Ctx:
     trace: Trace
     defaults: dict[str, dict[str, tuple[Value, Span]]]
     stack: tuple[str, ...] = ()
+    flow: Flow | None = None  # the current tensor's shape, tracked only when `in.` is used
+
+    def with_scope(self, scope: Scope, flow: Flow | None = None) -> Ctx:
+        """The same context in another naming scope (and, given one, another data flow)."""
+        return replace(self, scope=scope, flow=flow if flow is not None else self.flow)
+
+    def branch(self) -> Flow | None:
+        """A data flow that starts from the current tensor (a branch, shortcut or side)."""
+        return None if self.flow is None else Flow(self.flow.shape, self.flow.saved)
+
+
+@dataclass
+class Flow:
+    """The shape of the tensor flowing at this point of the expansion (None: unknown, e.g.
+    after a layer the analyzer will reject) and the shapes of saved tensors; what `in.c`
+    reads at a block call. The analyzer checks everything again on the finished graph."""
+
+    shape: tuple | None
+    saved: dict[str, tuple | None] = field(default_factory=dict)
 
 
 
-def _shortcut_name(scope: Scope) -> str:
-    """`shortcut` (torchvision's `downsample` slot), or shortcut2, shortcut3, ... when several
-    unlabeled residuals share a scope."""
+def _shortcut_name(scope: Scope, label: str | None) -> str:
+    """The label written (`shortcut downsample { }`), else `shortcut`, or shortcut2,
+    shortcut3, ... when several unlabeled residuals share a scope."""
+    if label is not None:
+        return scope.child("shortcut", label)
     if "shortcut" in scope.used or "shortcut" in scope.labels:
         return scope.child("shortcut", None)
     scope.counters.setdefault("shortcut", 1)
@@ -59,7 +80,8 @@ def _shortcut_name(scope: Scope) -> str:
 
 
 def _labels(items: list) -> set[str]:
-    """Labels that land in the scope of `items`: direct ones and those of inlined parts."""
+    """Labels that land in the scope of `items`: direct ones and those of parts that add no
+    module level (an unlabelled group, residual, concat or `if`, and a branch with labels)."""
     found: set[str] = set()
     for item in items:
         label = getattr(item, "label", None)
@@ -69,7 +91,13 @@ def _labels(items: list) -> set[str]:
             found |= _labels(item.items)
         elif isinstance(item, A.Residual):
             found |= _labels(item.body)
+            if item.shortcut_label is not None:
+                found.add(item.shortcut_label)
+        elif isinstance(item, A.ConcatBlock):
+            for branch in item.branches:
+                found |= _labels(branch.items)
+        elif isinstance(item, A.If):
+            found |= _labels(item.then) | _labels(item.otherwise or [])
         if isinstance(item, A.Side):
             found.add(item.name)
     return found
-

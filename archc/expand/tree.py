@@ -63,6 +63,7 @@ class ResidualNode:
     shortcut: SeqNode | None
     add: LayerNode
     span: Span
+    shortcut_at: int | None = None  # written before body[shortcut_at]: registered there
 
 
 @dataclass
