@@ -157,3 +157,37 @@ def test_parameter_defaults_may_read_in():
 def test_reserved_words_are_keywords():
     with pytest.raises(ArchcError):
         parse_text(net("if: relu"))
+
+
+def test_label_templates_name_repeats_like_torchvision_stages():
+    blocks = 'block stage(k, n) { "block{k}-{#}": conv(4, k=1) "block{k}-{#}": relu * (n - 1) }'
+    assert names(net("trunk: { block1: stage(1, 3) }", blocks=blocks)) == [
+        "trunk.block1.block1-0", "trunk.block1.block1-1", "trunk.block1.block1-2"]
+
+
+def test_label_template_errors():
+    assert [d.code.value for d in errors(net('"a{x}": relu'))] == ["E105"]
+    blocks = 'block b(k) { "b{k}": relu * 2 }'  # both repetitions would be b1
+    assert [d.code.value for d in errors(net("b(1)", blocks=blocks))] == ["E106"]
+
+
+def test_in_c_keeps_one_symbolic_class():
+    pytest.importorskip("torch")
+    from archc.codegen.pytorch import generate
+
+    text = net("t1: transition t2: transition", dims="64x16x16",
+               blocks="block transition() { norm: bn conv: conv(in.c // 2, k=1) }")
+    source = generate(archc.loads(text, FILE), FILE).source
+    assert "nn.Conv2d(in_channels, in_channels // 2, 1)" in source
+    assert "Transition(64)" in source and "Transition(32)" in source
+
+
+def test_formatter_round_trips_the_new_syntax():
+    from tests.test_fmt import assert_formats_well
+
+    text = ('block b(c, s, t) {\n residual if s == 1 and (in.c == c or not t > 2) { shortcut'
+            ' "p-x" { conv(c, k=1) } conv: { if t != 1 { { conv(in.c * t, k=1) bn } } else '
+            'if t == 0 { relu } else { bn } conv(c, k=1) } } }\nblock d() { -> x relu '
+            'concat(x, _) }\nnetwork N { input 3x8x8 "a-0": b(3, 1, 2) residual { relu } '
+            'shortcut downsample { conv(3, k=1) } d }\n')
+    assert_formats_well(text)

@@ -59,6 +59,10 @@ block res_bottleneck(w, s, g) {
     }
     activation: relu
 }
+block stage(k, w, s, g, n) {
+    "block{k}-{#}": res_bottleneck(w, s, g)
+    "block{k}-{#}": res_bottleneck(w, 1, g) * (n - 1)
+}
 """
 
 FIRE = """
@@ -150,10 +154,10 @@ def test_regnet_stage_names_and_projection_order():
     from torchvision.models.regnet import AnyStage, ResBottleneckBlock
 
     torch.manual_seed(0)
-    theirs = AnyStage(32, 48, 2, 2, ResBottleneckBlock, torch.nn.BatchNorm2d, torch.nn.ReLU,
+    theirs = AnyStage(32, 48, 2, 3, ResBottleneckBlock, torch.nn.BatchNorm2d, torch.nn.ReLU,
                       16, 1.0, None, stage_index=1).eval()
     randomise_bn(theirs)
-    body = 'block1: { "block1-0": res_bottleneck(48, 2, 16) "block1-1": res_bottleneck(48, 1, 16) }'
+    body = "block1: stage(1, 48, 2, 16, 3)"
     _, ours = emitted(REGNET, body, "32x16x16")
     load_strict(ours.block1, theirs)  # proj before f, as torchvision registers them
     x = torch.randn(2, 32, 16, 16)

@@ -55,11 +55,23 @@ class CallsMixin:
             self.error(Code.VALUE_TOO_LARGE, f"repeat count {count} exceeds the cap of "
                        f"{self.limits.max_repeat}", item.count.span, trace=ctx.trace)
             return []
+        if item.label is not None and "{" in item.label:  # "block{k}-{#}": call * n
+            return self._templated(item, ctx, count)
         if item.label is not None:
             seq = SeqNode(ctx.scope.child("seq", item.label), [], True, item.span)
             seq.children = self._repeated(item.call, ctx, count, Scope(seq.name, indexed=True))
             return [seq]
         return self._repeated(item.call, ctx, count, ctx.scope)
+
+    def _templated(self, item: A.Repeat, ctx: Ctx, count: int) -> list[TreeNode]:
+        """`count` calls named by a label template, in the current scope (no container)."""
+        nodes: list[TreeNode] = []
+        for _ in range(count):
+            label = self.render_label(item.label or "", item.span, ctx)
+            if label is None:
+                break
+            nodes.append(self._call(item.call, ctx, ctx.scope.child(item.call.name, label)))
+        return nodes
 
     def _repeated(self, call: A.Call, ctx: Ctx, count: int, scope: Scope) -> list[TreeNode]:
         """`count` expansions of `call`. A call that fails fails alike every time, so it is

@@ -3,6 +3,7 @@ expanded by the mixins in calls.py and containers.py."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from archc import ast as A
@@ -26,6 +27,7 @@ from archc.expr import INPUT, EvalError, evaluate
 from archc.layers import REGISTRY, Args
 from archc.sizes import MAX_DEPTH, check_size
 
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 MAX_DIAGNOSTICS = 1000  # per network: further errors are dropped
 MAX_MESSAGE = 400  # characters of one diagnostic message
 
@@ -159,7 +161,12 @@ class Expander(CallsMixin, ContainersMixin):
 
     def _item(self, item, ctx: Ctx) -> list[TreeNode]:
         label = getattr(item, "label", None) or (item.name if isinstance(item, A.Side) else None)
-        if label is not None and not self._label_ok(label, item, ctx):
+        if label is not None and "{" in label and not isinstance(item, A.Repeat):
+            label = self.render_label(label, item.span, ctx)
+            if label is None:
+                return []
+            item = item.model_copy(update={"label": label})
+        if label is not None and "{" not in label and not self._label_ok(label, item, ctx):
             return []
         if self._depth >= MAX_DEPTH:
             self.error(Code.TOO_DEEP, f"the expanded network nests deeper than {MAX_DEPTH} "
@@ -171,6 +178,37 @@ class Expander(CallsMixin, ContainersMixin):
             return self._unlabeled(item, ctx)
         finally:
             self._depth -= 1
+
+    def render_label(self, template: str, span: Span, ctx: Ctx) -> str | None:
+        """A quoted label's text with `{param}` (a block parameter's value) and `{#}` (the
+        module's position in its container) filled in: `"block{k}-{#}"` -> `block1-0`."""
+        failed = []
+
+        def fill(match: re.Match) -> str:
+            key = match.group(1).strip()
+            if key == "#":
+                return str(ctx.scope.slots)
+            value = ctx.env.get(key)
+            if isinstance(value, (int, str)) and not isinstance(value, bool):
+                return str(value)
+            failed.append(key)
+            return ""
+
+        text = _PLACEHOLDER.sub(fill, template)
+        if failed:
+            self.error(Code.UNDEFINED_NAME, f"`{{{failed[0]}}}` in a label is neither `{{#}}` nor "
+                       "an integer block parameter", span, _parameter_hint(failed[0], ctx.env),
+                       ctx.trace)
+            return None
+        if not text or "." in text or "{" in text or "}" in text:
+            self.error(Code.BAD_NAME, f"label \"{template}\" gives `{text}`, which cannot name "
+                       "a module", span, "braces hold `#` or a parameter; no `.`", ctx.trace)
+            return None
+        if text in ctx.scope.used:
+            self.error(Code.DUPLICATE, f"`{text}` names two things in the same scope", span,
+                       "put `{#}` or a parameter in the label", ctx.trace)
+            return None
+        return text
 
     def _label_ok(self, label: str, item, ctx: Ctx) -> bool:
         if label in ctx.scope.used:

@@ -17,10 +17,13 @@ class Scope:
     counters: dict[str, int] = field(default_factory=dict)
     next_index: int = 0
     labels: set[str] = field(default_factory=set)  # reserved: automatic names skip them
+    slots: int = 0  # children that hold a module so far: `{#}` in a quoted label
 
     def child(self, base: str, label: str | None, slot: bool = True) -> str:
         """A unique child name: the next index in a numbered scope (when the child occupies a
         module slot), else the label, else `base` plus a counter."""
+        if slot:
+            self.slots += 1
         if self.indexed and slot:
             local = str(self.next_index)
             self.next_index += 1
