@@ -76,8 +76,7 @@ SLOW = {
 _BRANCH_LABELS = "labels inside concat branches (torchvision names a branch's modules itself)"
 _NOT_YET = "not written yet: "
 UNWRITTEN: dict[str, str] = {
-    **dict.fromkeys(["mobilenet_v3_small", "mobilenet_v3_large", "mnasnet0_5",
-                     "mnasnet0_75", "mnasnet1_0", "mnasnet1_3"],
+    **dict.fromkeys(["mobilenet_v3_small", "mobilenet_v3_large"],
                     _NOT_YET + "conditionals, block input channels"),
     **dict.fromkeys(["shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5",
                      "shufflenet_v2_x2_0"], _NOT_YET + "channel split"),
