@@ -17,6 +17,7 @@ on the input size), and the biggest models are marked `slow`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import importlib
@@ -82,8 +83,6 @@ UNWRITTEN: dict[str, str] = {
                      "shufflenet_v2_x2_0"], _NOT_YET + "channel split"),
     **dict.fromkeys([n for n in NETWORKS if n.startswith("efficientnet")],
                     _NOT_YET + "conditionals, block input channels"),
-    **dict.fromkeys([n for n in NETWORKS if n.startswith("regnet")],
-                    _NOT_YET + "non-identifier names, `proj` registered before `f`"),
 }
 # UNEQUAL: counts and names are right, the outputs are not.
 UNEQUAL: dict[str, str] = {}
@@ -129,8 +128,27 @@ def emitted_class(name: str) -> type:
 
 
 def torchvision_model(name: str, device: str = "meta") -> torch.nn.Module:
-    with torch.device(device):
+    with _block_params_on_cpu(), torch.device(device):
         return getattr(torchvision.models, name)(weights=None)
+
+
+@contextlib.contextmanager
+def _block_params_on_cpu():
+    """RegNet's builders compute their widths with tensors (`BlockParams.from_init_params`),
+    which fails on the meta device; compute those few numbers on the CPU."""
+    from torchvision.models.regnet import BlockParams
+
+    original = BlockParams.__dict__["from_init_params"]
+
+    def on_cpu(cls, *args, **kwargs):
+        with torch.device("cpu"):
+            return original.__func__(cls, *args, **kwargs)
+
+    BlockParams.from_init_params = classmethod(on_cpu)
+    try:
+        yield
+    finally:
+        BlockParams.from_init_params = original
 
 
 @functools.cache
