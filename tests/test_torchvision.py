@@ -81,8 +81,6 @@ UNWRITTEN: dict[str, str] = {
                     _NOT_YET + "conditionals, block input channels"),
     **dict.fromkeys(["shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5",
                      "shufflenet_v2_x2_0"], _NOT_YET + "channel split"),
-    **dict.fromkeys([n for n in NETWORKS if n.startswith("efficientnet")],
-                    _NOT_YET + "conditionals, block input channels"),
 }
 # UNEQUAL: counts and names are right, the outputs are not.
 UNEQUAL: dict[str, str] = {}
