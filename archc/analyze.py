@@ -82,10 +82,27 @@ def analyze(net: ExpandedNetwork, built: Built, limits: Limits | None = None) ->
 
 
 def _analyze(net: ExpandedNetwork, built: Built, limits: Limits) -> Analysis:
-    shapes: dict[int, Shape | None] = {0: tuple(net.input)}
+    shapes, stats, errors, warnings, _ = _walk(net, built, limits)
+    if errors:  # with the expander's warnings: a channels-last input often explains the errors
+        raise ArchcError(errors + [d for d in net.diagnostics if not d.is_error])
+    return _summarise(net, built, shapes, stats, warnings)
+
+
+def analyze_partial(net: ExpandedNetwork, built: Built, limits: Limits | None = None
+                    ) -> tuple[Analysis, list[Diagnostic], dict[int, Diagnostic]]:
+    """Never raises: the analysis of every layer whose inputs are known, every error, and the
+    graph node each layer error belongs to (for `archc render` of a broken spec)."""
+    with stage():
+        shapes, stats, errors, warnings, failed = _walk(net, built, limits or Limits())
+        return _summarise(net, built, shapes, stats, warnings), errors, failed
+
+
+def _walk(net: ExpandedNetwork, built: Built, limits: Limits):
+    shapes: dict[int, Shape | None] = {0: tuple(net.input) or None}  # (): an invalid input
+    failed: dict[int, Diagnostic] = {}
     stats: dict[int, LayerStats] = {}
     errors = [d for d in (*net.diagnostics, *built.diagnostics) if d.is_error]
-    warnings: list[Diagnostic] = []
+    warnings = [d for d in (*net.diagnostics, *built.diagnostics) if not d.is_error]
     rules = _Rules(limits)
     for node, data in built.graph.nodes(data=True):  # insertion order is dataflow order
         if node == 0:
@@ -93,20 +110,24 @@ def _analyze(net: ExpandedNetwork, built: Built, limits: Limits) -> Analysis:
         layer: LayerNode = data["layer"]
         inputs = tuple(shapes[i] for i in data["inputs"])
         shapes[node] = None
-        if layer.args is None or None in inputs:
+        if layer.args is None:
+            continue
+        if None in inputs:  # after an error: only what the arguments alone show
+            problem = rules.check_args(layer.kind, layer.args)
+            if problem is not None:
+                errors.append(_diagnostic(layer, problem.code, problem.message, problem.hint))
             continue
         result = rules.apply(layer.kind, layer.args, inputs)
         if isinstance(result, LayerError):
-            errors.append(_diagnostic(layer, result.code, result.message, result.hint))
+            errors.append(failed.setdefault(node, _diagnostic(layer, result.code,
+                                                              result.message, result.hint)))
             continue
         out, params, macs, found = result
         shapes[node] = out
         stats[node] = LayerStats(layer.name, layer.kind.name, out, params, macs, layer.span.line,
                                  layer.span.col, data["side"], inputs)
         warnings += [_diagnostic(layer, *w) for w in found]
-    if errors:
-        raise ArchcError(errors)
-    return _summarise(net, built, shapes, stats, warnings)
+    return shapes, stats, errors, warnings, failed
 
 
 class _Rules:
@@ -128,6 +149,14 @@ class _Rules:
             result = self.memo[key] = self._compute(kind, args, inputs)
             return result
 
+    @staticmethod
+    def check_args(kind: LayerKind, args: Args) -> LayerError | None:
+        try:
+            kind.check_args(args)
+        except LayerError as exc:
+            return exc
+        return None
+
     def _compute(self, kind: LayerKind, args: Args, inputs: tuple[Shape, ...]):
         try:
             out = _layer(kind, args, list(inputs), self.limits)
@@ -144,6 +173,7 @@ def _layer(kind: LayerKind, args: Args, inputs: list[Shape], limits: Limits) -> 
         back = ", ".join(map(str, (0, len(shape), *range(1, len(shape)))))
         raise LayerError(Code.RANK_MISMATCH, f"{kind.name} expects channels first but got "
                          f"{fmt_shape(shape)}", f"`permute({back})` puts the channels first")
+    kind.check_args(args)
     kind.check(args, inputs)
     out = kind.out_shape(args, inputs)
     out = out if isinstance(out, tuple) else tuple(out)

@@ -126,7 +126,6 @@ class Residual(Node):
     label: str | None = None
     condition: Expr | None = None  # `residual if COND`: no skip (a plain chain) when false
     shortcut_label: str | None = None  # `shortcut downsample { ... }`
-    shortcut_at: int | None = None  # written inside the body, before body[shortcut_at]
     shortcut_span: Span | None = None
 
 
@@ -157,6 +156,14 @@ class Save(Node):
     name: str
 
 
+class Shortcut(Node):
+    """`shortcut [NAME] { ... }` written inside a residual's body."""
+
+    type: Literal["shortcut"] = "shortcut"
+    items: list[Item]
+    label: str | None = None
+
+
 class If(Node):
     """`if COND { ... } else { ... }`: decided while expanding; the chosen arm's items take
     the place of the `if`, as if written there."""
@@ -167,7 +174,7 @@ class If(Node):
     otherwise: list[Item] | None = None
 
 
-Item = Annotated[Union[Call, Repeat, Residual, ConcatBlock, Group, Side, Save, If],
+Item = Annotated[Union[Call, Repeat, Residual, ConcatBlock, Group, Side, Save, If, Shortcut],
                  Field(discriminator="type")]
 
 
@@ -184,7 +191,7 @@ class Defaults(Node):
 
 
 Stmt = Annotated[Union[InputDecl, Defaults, Call, Repeat, Residual, ConcatBlock, Group, Side,
-                       Save, If], Field(discriminator="type")]
+                       Save, If, Shortcut], Field(discriminator="type")]
 
 
 class Param(Node):
@@ -236,11 +243,6 @@ class _Part:
     items: list
     first: Token
     last: Token
-
-
-@dataclass(slots=True)
-class _ShortcutPart(_Part):
-    label: str | None = None
 
 
 class AstBuilder:
@@ -362,40 +364,25 @@ class AstBuilder:
         return text
 
     def residual(self, children: list) -> Residual:
-        condition = next((c.items[0] for c in children if isinstance(c, _Part)
-                          and c.first.type == "IF"), None)
-        parts = [c for c in children if isinstance(c, _Part) and c.first.type == "SHORTCUT"]
-        if len(parts) > 1:
-            span = Span(self.file, parts[1].first.line, parts[1].first.column,
-                        parts[1].first.end_line, parts[1].first.end_column)
-            raise self._error(Code.DUPLICATE, "a residual with two shortcuts", span,
-                              "a residual has one shortcut: keep one")
-        body: list[Node] = []
-        at, closed = None, False
-        for child in children:
-            if isinstance(child, Node):
-                body.append(child)
-            elif isinstance(child, Token) and child.type == "RBRACE":
-                closed = True
-            elif isinstance(child, _ShortcutPart) and not closed:  # written inside the body
-                at = len(body)
-        shortcut = parts[0] if parts else None
+        condition = next((c.items[0] for c in children if isinstance(c, _Part)), None)
+        closing = max(i for i, c in enumerate(children) if isinstance(c, Token)
+                      and c.type == "RBRACE")
+        body = [c for c in children[:closing] if isinstance(c, Node)]
+        trailing = next((c for c in children[closing + 1:] if isinstance(c, Shortcut)), None)
         return Residual.build(
             span=self._span(children), body=body, condition=condition,
-            shortcut=shortcut.items if shortcut is not None else None,
-            shortcut_label=getattr(shortcut, "label", None), shortcut_at=at,
-            shortcut_span=None if shortcut is None else Span(
-                self.file, shortcut.first.line, shortcut.first.column, shortcut.last.end_line,
-                shortcut.last.end_column))
+            shortcut=trailing.items if trailing is not None else None,
+            shortcut_label=trailing.label if trailing is not None else None,
+            shortcut_span=trailing.span if trailing is not None else None)
 
     def condition(self, children: list) -> _Part:
         return _Part([children[1]], children[0], children[0])
 
-    def shortcut(self, children: list) -> _Part:
-        part = _ShortcutPart(_nodes(children), children[0], children[-1])
+    def shortcut(self, children: list) -> Shortcut:
+        label = None
         if isinstance(children[1], Token) and children[1].type in ("NAME", "STRING"):
-            part.label = self._label_text(children[1])
-        return part
+            label = self._label_text(children[1])
+        return Shortcut.build(span=self._span(children), items=_nodes(children), label=label)
 
     def if_item(self, children: list) -> If:
         otherwise = children[-1] if isinstance(children[-1], _Part) else None

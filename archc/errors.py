@@ -59,6 +59,7 @@ class Code(str, Enum):
     CODEGEN = "E401"
     VERIFY = "E402"
     FLOOR_DROPS = "W101"
+    CHANNELS_LAST = "W102"
     # budgets and lint rules (`archc lint`; docs/lint-rules.md)
     PARAMS_BUDGET = "E501"  # E5xx: budgets
     MACS_BUDGET = "E502"
@@ -87,7 +88,8 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.UNDEFINED_NAME: "an expression names something that is not a block parameter",
     Code.DUPLICATE: "a block, network, label or argument defined twice",
     Code.INPUT: "a network without exactly one `input`, or `input` in the wrong place",
-    Code.UNDEFINED_TENSOR: "a named tensor used before `-> name` defined it",
+    Code.UNDEFINED_TENSOR: ("a named tensor used before `-> name` defined it, or saved only "
+                            "inside a `side` head"),
     Code.NO_NETWORK: "the file defines no network, or the requested network does not exist",
     Code.BAD_NAME: "a quoted label that cannot name a module (empty, or holding `.`), or `_` "
                    "saved as a tensor name (it stands for the current tensor)",
@@ -101,14 +103,17 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.CONCAT_MISMATCH: "concatenated tensors disagree on spatial size or rank",
     Code.SAME_IMPOSSIBLE: "`p=same` cannot keep the size (even kernel or stride > 1)",
     Code.RANK_MISMATCH: "a layer got a tensor of the wrong rank (e.g. linear before flatten)",
-    Code.BROADCAST_MISMATCH: "add/mul of tensors whose shapes do not broadcast",
+    Code.BROADCAST_MISMATCH: ("add/mul of tensors whose shapes do not broadcast (as the batched "
+                              "tensors: equal ranks)"),
     Code.TOO_LARGE: "the expanded network exceeds the layer limit (expansion bomb)",
     Code.RECURSION: "a block calls itself, directly or through other blocks",
     Code.TOO_DEEP: "nesting deeper than the limit",
     Code.VALUE_TOO_LARGE: "a size or count beyond the configured cap",
-    Code.CODEGEN: "the PyTorch backend cannot express this construct (a side output in a block)",
+    Code.CODEGEN: ("the PyTorch backend cannot express this construct (a side output in a "
+                   "block, a `layer_scale` inside a container)"),
     Code.VERIFY: "the emitted module disagrees with the analyzer (a bug: please report it)",
     Code.FLOOR_DROPS: "warning: the stride does not divide the input; border rows are dropped",
+    Code.CHANNELS_LAST: "warning: `input` looks like HxWxC (e.g. 32x32x3); archc reads CxHxW",
     Code.PARAMS_BUDGET: "the network has more parameters than the configured budget",
     Code.MACS_BUDGET: "the network needs more MACs than the configured budget",
     Code.ACTIVATION_BUDGET: "the activations of one sample exceed the configured memory budget",

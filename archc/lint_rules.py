@@ -126,7 +126,7 @@ def _called_blocks(items: list) -> Iterator[str]:
         elif isinstance(item, syntax.ConcatBlock):
             for branch in item.branches:
                 yield from _called_blocks(branch.items)
-        elif isinstance(item, (syntax.Group, syntax.Side)):
+        elif isinstance(item, (syntax.Group, syntax.Side, syntax.Shortcut)):
             yield from _called_blocks(item.items)
         elif isinstance(item, syntax.If):  # either arm counts as a use
             yield from _called_blocks(item.then + (item.otherwise or []))
@@ -207,17 +207,20 @@ def _output_nodes(ctx: NetworkContext) -> set[int]:
 
 
 def check_channels_multiple_of_8(ctx: NetworkContext) -> Iterator[Diagnostic]:
+    from archc.layers.base import channels
+
     outputs = _output_nodes(ctx)
     for node, layer, row in ctx.layers():
         if node in outputs or not row.params:
             continue
         chooses_width = (layer.kind.kernel(layer.args) is not None
                          or tuple(row.output) != tuple(row.inputs[0]))
-        if chooses_width and row.output[0] % 8:
+        width = channels(row.output)  # the last axis of a channels-last map
+        if chooses_width and width % 8:
             yield Diagnostic(Code.CHANNELS_NOT_MULTIPLE_OF_8,
-                             f"{row.name}: {row.output[0]} output channels is not a multiple "
+                             f"{row.name}: {width} output channels is not a multiple "
                              "of 8", layer.span,
-                             f"tensor cores work on multiples of 8: try {_round8(row.output[0])}")
+                             f"tensor cores work on multiples of 8: try {_round8(width)}")
 
 
 def _round8(n: int) -> int:
@@ -225,9 +228,12 @@ def _round8(n: int) -> int:
 
 
 def check_spatial_collapse(ctx: NetworkContext) -> Iterator[Diagnostic]:
+    from archc.layers.base import ChannelsLast
+
     for node, layer, row in ctx.layers():
         shape_in, shape_out = row.inputs[0], row.output
-        if len(shape_out) < 2 or len(shape_in) != len(shape_out):
+        if len(shape_out) < 2 or len(shape_in) != len(shape_out) or any(
+                isinstance(s, ChannelsLast) for s in (shape_in, shape_out)):
             continue
         axes = [a for a in range(1, len(shape_out)) if shape_out[a] == 1 and shape_in[a] > 1]
         victim = _kernel_over_collapsed(ctx, node, axes) if axes else None
@@ -344,6 +350,11 @@ _COMPILER: dict[str, tuple[str, str]] = {
     "E107": (_E, "Give each network exactly one `input` line, before its layers."),
     "E108": (_E, "Save the tensor with `-> name` before the layer that reads it."),
     "E110": (_E, "Add `network Name { input ... }`, or name an existing network."),
+    "E111": (_E, "Quote a name PyTorch can register (`\"block1-0\":`, no `.`); save tensors "
+                 "under another name than `_`."),
+    "E112": (_E, "Compare the value, e.g. `if t != 1 { ... }`."),
+    "E113": (_E, "Use `in.c` inside a block body (or a block parameter's default); `in.h` and "
+                 "`in.w` need a CxHxW input, `in.l` a CxL one."),
     "E114": ("An include must name an existing spec file inside the directory of the spec "
              "being checked, and files must not include each other in a cycle.",
              "Fix the path (it is relative to the including file), or move the shared blocks "
@@ -373,6 +384,9 @@ _COMPILER: dict[str, tuple[str, str]] = {
              "information is silently dropped, and shapes drift from what was intended.",
              "Adjust padding or the input size so the windows tile the input (or use "
              "`ceil=true` on pooling)."),
+    "W102": ("Images on disk are often height x width x channels; archc (like PyTorch) reads "
+             "CxHxW, so 32x32x3 is 32 channels of 32x3 and every count after it is wrong.",
+             "Write the channels first: `input 3x32x32`."),
 }
 
 _BUDGET_WHY = ("Teams review architecture changes like code: a budget turns 'the model got "
@@ -389,8 +403,8 @@ def _lint_rules() -> list[Rule]:
              "Shrink the network or its input, or raise `--max-macs` / `max-macs`.",
              _budget(Code.MACS_BUDGET, "MACs", "max-macs", lambda a: a.totals.macs)),
         Rule(Code.ACTIVATION_BUDGET, "activation-budget", True, _BUDGET_WHY,
-             "Downsample earlier or use fewer channels, or raise `--max-activation-mb`.",
-             _budget(Code.ACTIVATION_BUDGET, "of activations per sample", "max-activation-mb",
+             "Downsample earlier or use fewer channels, or raise `--max-activation-mib`.",
+             _budget(Code.ACTIVATION_BUDGET, "of activations per sample", "max-activation-mib",
                      lambda a: a.totals.activation_bytes / 2**20, " MiB")),
         Rule(Code.EVEN_KERNEL, "even-kernel", True,
              "An even kernel has no centre pixel: no symmetric padding keeps the size, and "
@@ -506,7 +520,7 @@ regenerate with `python -m archc.lint --write-docs`. Codes are stable.
 [tool.archc]
 max-params = "30M"          # E501
 max-macs = "5G"             # E502
-max-activation-mb = 200     # E503, MiB of float32 activations per sample
+max-activation-mib = 200    # E503, MiB (2**20 bytes) of float32 activations per sample
 fc-param-share = "50%"      # L007 threshold
 extend-select = ["L005"]    # turn on an off-by-default rule
 ignore = ["L007"]

@@ -178,7 +178,7 @@ def _children(item: Any) -> list:
         return [*item.body, *(item.shortcut or [])]
     if isinstance(item, A.ConcatBlock):
         return [inner for branch in item.branches for inner in branch.items]
-    if isinstance(item, (A.Group, A.Side, A.Branch)):
+    if isinstance(item, (A.Group, A.Side, A.Branch, A.Shortcut)):
         return item.items
     if isinstance(item, A.If):  # both arms: an upper bound on what the chosen one expands to
         return [*item.then, *(item.otherwise or [])]

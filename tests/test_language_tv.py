@@ -189,5 +189,41 @@ def test_formatter_round_trips_the_new_syntax():
             ' "p-x" { conv(c, k=1) } conv: { if t != 1 { { conv(in.c * t, k=1) bn } } else '
             'if t == 0 { relu } else { bn } conv(c, k=1) } } }\nblock d() { -> x relu '
             'concat(x, _) }\nnetwork N { input 3x8x8 "a-0": b(3, 1, 2) residual { relu } '
-            'shortcut downsample { conv(3, k=1) } d }\n')
+            'shortcut downsample { conv(3, k=1) } d residual { if 1 == 2 { shortcut p { bn } }'
+            ' relu } }\n')
     assert_formats_well(text)
+
+
+def test_hostile_quoted_labels_stay_data():
+    torch = pytest.importorskip("torch")
+    from archc.codegen.build import import_source, verify
+    from archc.codegen.pytorch import generate
+
+    labels = ["a'b c", "class", "import os", "x)); print(1", "\u00e9t\u00e9", "forward", "0x"]
+    body = "g: { " + " ".join(f'"{label}": conv(2, k=1)' for label in labels) + " }"
+    body += ' "top-level": conv(2, k=1) "def": relu'
+    model = archc.loads(net(body), FILE)
+    generated = generate(model, FILE)
+    module = import_source(generated.source)
+    verify(model, generated, module)
+    ours = getattr(module, generated.class_name)()
+    keys = {k.rsplit(".", 1)[0] for k in ours.state_dict()}
+    # verbatim where PyTorch can register the name; `forward` would shadow nn.Module.forward
+    assert keys == {f"g.{label}" for label in labels if label != "forward"} | {
+        "g.m_forward", "top-level"}
+    assert ours(torch.randn(1, 3, 8, 8)).shape == (1, 2, 8, 8)
+
+
+def test_conditional_shortcut_inside_the_body():
+    # torchvision ResNet: a downsample only where stride or width changes
+    blocks = ("block basic(c, s) { residual { if s != 1 or in.c != c { shortcut downsample { "
+              "conv(c, k=1, s=s) bn } } conv1: conv(c, k=3, s=s, p=1) bn1: bn } relu }")
+    got = names(net("l: { basic(3, 1) basic(8, 2) }", blocks=blocks))
+    assert got == ["l.0.conv1", "l.0.bn1", "l.0.add1", "l.0.relu1", "l.1.downsample.0",
+                   "l.1.downsample.1", "l.1.conv1", "l.1.bn1", "l.1.add1", "l.1.relu1"]
+
+
+def test_shortcut_outside_a_residual_and_two_shortcuts():
+    assert brief(errors(net("shortcut { relu }"))) == [("E001", 3, 5)]
+    diags = errors(net("residual { shortcut { relu } relu } shortcut { relu }"))
+    assert [d.code.value for d in diags] == ["E106"]

@@ -191,9 +191,9 @@ def test_github_escapes_newlines_and_separators(tmp_path: Path) -> None:
 
 
 def test_json_summary() -> None:
-    case = ROOT / "tests" / "lint_cases" / "E304_value_too_large.arch"
+    case = ROOT / "tests" / "lint_cases" / "E004_bad_dims.arch"  # one error
     payload = json.loads(_invoke("--format", "json", str(case)).stdout)
-    assert payload["summary"] == {"files": 1, "errors": 2, "warnings": 0}
+    assert payload["summary"] == {"files": 1, "errors": 1, "warnings": 0}
     assert payload["diagnostics"][0]["severity"] == "error"
 
 
@@ -341,6 +341,14 @@ def test_channels_rule_is_off_by_default_and_skips_the_output() -> None:
     hits = [d for d in lint_text(text, config=LintConfig(extend_select=("L005",)))
             if d.code.value == "L005"]
     assert [d.span.line for d in hits] == [3] and "conv1" in hits[0].message
+
+
+def test_channels_rule_reads_the_last_axis_of_a_channels_last_map() -> None:
+    text = _net("permute(0, 2, 3, 1) linear(20) linear(16) permute(0, 3, 1, 2) conv(8, k=1)",
+                "16x3x3")
+    hits = [d.message for d in lint_text(text, config=LintConfig(extend_select=("L005",)))
+            if d.code.value == "L005"]
+    assert hits == ["linear1: 20 output channels is not a multiple of 8"]
 
 
 def test_shadowing_of_layer_kinds_and_blocks() -> None:

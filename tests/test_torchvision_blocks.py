@@ -52,10 +52,9 @@ block transform(w, s, g) {
     c: { conv(w, k=1) bn }
 }
 block res_bottleneck(w, s, g) {
-    if s != 1 or in.c != w {
-        residual { shortcut proj { conv(w, k=1, s=s) bn } f: transform(w, s, g) }
-    } else {
-        residual { f: transform(w, s, g) }
+    residual {
+        if s != 1 or in.c != w { shortcut proj { conv(w, k=1, s=s) bn } }
+        f: transform(w, s, g)
     }
     activation: relu
 }
@@ -175,3 +174,42 @@ def test_squeezenet_fire_branch_labels():
     x = torch.randn(2, 96, 13, 13)
     with torch.no_grad():
         torch.testing.assert_close(ours(x), theirs(x), rtol=0, atol=0)
+
+
+SHUFFLE = """
+defaults { conv(bias=false) }
+block shuffle_unit(c, s) {
+    concat {
+        branch {
+            if s == 1 { chunk(2, 0) }
+            else {
+                branch1: { conv(in.c, k=3, s=s, p=1, groups=in.c) bn conv(c // 2, k=1) bn relu }
+            }
+        }
+        branch {
+            if s == 1 { chunk(2, 1) }
+            branch2: {
+                conv(c // 2, k=1) bn relu
+                conv(c // 2, k=3, s=s, p=1, groups=c // 2) bn
+                conv(c // 2, k=1) bn relu
+            }
+        }
+    }
+    channel_shuffle(2)
+}
+"""
+
+
+def test_shufflenet_v2_inverted_residual():
+    from torchvision.models.shufflenetv2 import InvertedResidual
+
+    torch.manual_seed(0)
+    blocks = [InvertedResidual(24, 48, 2).eval(), InvertedResidual(48, 48, 1).eval()]
+    for m in blocks:
+        randomise_bn(m)
+    _, ours = emitted(SHUFFLE, "u1: shuffle_unit(48, 2) u2: shuffle_unit(48, 1)", "24x16x16")
+    load_strict(ours.u1, blocks[0])
+    load_strict(ours.u2, blocks[1])
+    x = torch.randn(2, 24, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), blocks[1](blocks[0](x)), rtol=0, atol=0)

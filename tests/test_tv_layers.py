@@ -173,3 +173,72 @@ def test_emitted_support_classes_script():
     scripted = torch.jit.script(ours)
     x = torch.randn(2, 8, 5, 5)
     assert torch.equal(scripted(x), ours(x))
+
+
+def test_block_parameter_in_forward_gets_specialised_classes():
+    """chunk(2, i) with a block parameter i: forward cannot read __init__'s arguments, so each
+    call gets its own class, and each reads its own piece."""
+    spec = """block unit(i) { chunk(2, i) }
+              network U { input 8x2x2 -> x a: unit(0) -> a b: unit(1) }"""
+    _, ours, source = compile_spec(spec)
+    x = torch.randn(2, 8, 2, 2)
+    assert torch.equal(ours.a(x), x[:, :4]) and torch.equal(ours.b(x[:, :4]), x[:, 2:4])
+    assert "[i]" not in source
+
+
+def test_layer_scale_inside_a_container_is_a_located_error():
+    model = archc.loads("network V { input 4x2x2 inner: { conv(4, k=1) layer_scale } }", "v")
+    with pytest.raises(archc.ArchcError) as caught:
+        generate(model, "v")
+    (diag,) = caught.value.diagnostics
+    assert (diag.code.value, diag.span.line) == ("E401", 1)
+    assert "move it out" in diag.message
+
+
+SHUFFLE = """
+block down(cin, c) {
+    concat {
+        branch {
+            conv(cin, k=3, s=2, p=1, groups=cin, bias=false) bn
+            conv(c / 2, k=1, bias=false) bn relu
+        }
+        branch {
+            conv(c / 2, k=1, bias=false) bn relu
+            conv(c / 2, k=3, s=2, p=1, groups=c / 2, bias=false) bn
+            conv(c / 2, k=1, bias=false) bn relu
+        }
+    }
+    channel_shuffle(2)
+}
+
+block unit(c) {
+    concat {
+        branch { chunk(2, 0) }
+        branch {
+            chunk(2, 1)
+            conv(c / 2, k=1, bias=false) bn relu
+            conv(c / 2, k=3, p=1, groups=c / 2, bias=false) bn
+            conv(c / 2, k=1, bias=false) bn relu
+        }
+    }
+    channel_shuffle(2)
+}
+
+network Stage2 {
+    input 24x16x16
+    stage2: { down(24, 48) unit(48) * 3 }
+}
+"""
+
+
+def test_shufflenet_stage_with_chunk_loads_torchvision_weights_and_agrees():
+    torch.manual_seed(0)
+    theirs = torchvision.models.shufflenet_v2_x0_5(weights=None).stage2.eval()
+    randomise(theirs)
+    model, ours, _ = compile_spec(SHUFFLE)
+    ours.stage2.load_state_dict(theirs.state_dict(), strict=True)
+    x = torch.randn(2, 24, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(ours(x), theirs(x))
+    assert model.analysis.totals.params == params_of(theirs)
+    assert model.analysis.totals.macs == macs_of(theirs, x[:1])

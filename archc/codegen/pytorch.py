@@ -108,6 +108,7 @@ class Generator:
         self.instance_classes: dict[int, str] = {}  # id(BlockNode) -> specialised class
         self.sources: list[str] = []
         self.by_name = {row.name: row for row in model.analysis.layers}
+        self._last_rows: dict | None = None  # block-call name -> its last main-path row
         self.instances = _block_instances(model.expanded.body)
         self.done: set[str] = set()
         self.specialised_by_body: dict[str, str] = {}  # class body -> class, to share twins
@@ -217,14 +218,27 @@ class Generator:
                      lambda layer: self._instances_comment(instances, layer), allow_sides=False,
                      symbolic=True)
 
-    def _instances_comment(self, instances: list[BlockNode], layer: LayerNode) -> str:
+    def _instances_comment(self, instances: list[BlockNode], layer: LayerNode | BlockNode) -> str:
+        """`line N: 8x32x32, 16x32x32`: the layer's (or nested block call's) output in each
+        instance of the block; `line N` alone when no instance was analysed."""
         shapes = []
         for node in instances:
-            row = self.by_name.get(f"{node.name}.{layer.name}")
+            row = self._output_row(f"{node.name}.{layer.name}")
             if row and fmt_shape(row.output) not in shapes:
                 shapes.append(fmt_shape(row.output))
         more = ", ..." if len(shapes) > 3 else ""
-        return f"line {layer.span.line}: " + ", ".join(shapes[:3]) + more
+        return f"line {layer.span.line}" + (": " + ", ".join(shapes[:3]) + more if shapes else "")
+
+    def _output_row(self, name: str):
+        """The analysed row of a layer, or of the last main-path layer inside a block call."""
+        if self._last_rows is None:
+            self._last_rows = {}
+            for row in self.model.analysis.layers:
+                if row.side is None:
+                    parts = row.name.split(".")
+                    for end in range(1, len(parts)):
+                        self._last_rows[".".join(parts[:end])] = row
+        return self.by_name.get(name) or self._last_rows.get(name)
 
     def _check_against_instances(self, scope: Scope, instances: list[BlockNode],
                                  params: list[tuple[str, str]]) -> None:
@@ -303,8 +317,9 @@ class Generator:
                slots: dict[int, tuple[Slot, TorchCall]]) -> None:
         path = [attribute(p) for p in node.name[len(scope.prefix):].lstrip(".").split(".")]
         if isinstance(node, BlockNode):
+            shape = self._block_out(scope, node)
             slot = Slot(self._instance_expr(scope, node),
-                        f"line {node.span.line}: {self._block_out(scope, node)}")
+                        f"line {node.span.line}: {shape}" if shape else scope.comment(node))
         else:
             call = self._torch_call(scope, node)
             if call.module is None:  # a merge: an expression in forward, not a submodule
@@ -406,9 +421,12 @@ class _Forward:
             self.fresh[var] = None
             return var
         if isinstance(node, SeqNode):
-            if node.children and _chain(node):
+            lead = _leading_views(node)
+            rest = node.children[lead:]
+            if rest and _chain(SeqNode(node.name, rest, node.indexed, node.span)):
+                var = self.items(node.children[:lead], var)  # e.g. chunk, then the Sequential
                 self.emit(f"{var} = {_access(self.path(node.name), self.modules)}({var})")
-                self.fresh[var] = self.chain(node.children, self.fresh.get(var))
+                self.fresh[var] = self.chain(rest, self.fresh.get(var))
                 return var
             return self.items(node.children, var)
         if isinstance(node, ResidualNode):
@@ -432,6 +450,8 @@ class _Forward:
             self.emit(f"{var} = {access}({var})")
             self.fresh[var] = self.chain([layer], self.fresh.get(var))
             return var
+        if any(isinstance(a, Sym) for a in call.args):  # forward cannot see __init__'s values
+            raise NotSymbolic(f"`{layer.name}` writes a block parameter into forward")
         inputs = inputs or merge_inputs(var, layer.refs, self.saved)
         expr = call.expr.format(*inputs, inputs=", ".join(inputs), param=access,
                                 args=[_value(a) for a in call.args])
@@ -542,8 +562,7 @@ def _walk_modules(nodes: list[TreeNode]):
 def is_module(node: LayerNode) -> bool:
     """Whether a layer is an nn.Module in the emitted code (merges, views such as `chunk` and
     parameters are expressions in forward)."""
-    kind = node.kind
-    return not (kind.takes_tensors or kind.internal or kind.in_forward or kind.parameter)
+    return node.kind.module_slot
 
 
 def _layers(nodes: list[TreeNode]):
@@ -570,6 +589,18 @@ def _chain(node: SeqNode) -> bool:
                                                     and is_module(child))):
             return False
     return True
+
+
+def _leading_views(node: SeqNode) -> int:
+    """How many of a container's first children are expressions on its input alone (`chunk`):
+    written before the call of the nn.Sequential holding the rest."""
+    count = 0
+    for child in node.children:
+        if not (isinstance(child, LayerNode) and child.kind is not None and child.kind.in_forward
+                and not child.refs):
+            break
+        count += 1
+    return count
 
 
 def _node_index(nodes: list[GraphNode]) -> dict[int, int]:

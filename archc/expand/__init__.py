@@ -66,14 +66,20 @@ def find_network(spec: A.SpecFile, name: str | None) -> A.Network:
         raise ArchcError([Diagnostic(Code.NO_NETWORK, "the file defines no network",
                                      Span(spec.file, 1, 1, 1, 2),
                                      "add `network Name { input 3x224x224 ... }`")])
-    if name is None:
+    if name is None:  # the documented default: the last network, as a file reads top-down
         return spec.networks[-1]
     for net in spec.networks:
         if net.name == name:
             return net
-    names = ", ".join(n.name for n in spec.networks)
-    raise ArchcError([Diagnostic(Code.NO_NETWORK, f"no network named `{name}` (found: {names})",
-                                 Span(spec.file, 1, 1, 1, 2))])
+    folded = [net for net in spec.networks if net.name.lower() == name.lower()]
+    if len(folded) == 1:  # --network resnet50 finds ResNet50
+        return folded[0]
+    names = ", ".join(f"`{n.name}`" for n in spec.networks)
+    first = spec.networks[0].span
+    raise ArchcError([Diagnostic(Code.NO_NETWORK, f"no network named `{name}`; this file defines "
+                                 f"{names}", Span(first.file, first.line, first.col, first.line,
+                                                  first.col + len("network")),
+                                 "pass one of these names to --network")])
 
 
 def expand(spec: A.SpecFile, network: str | None = None, limits: Limits | None = None,

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 from archc import ast as A
 from archc.errors import Code, Span
 from archc.expand.diagnose import (
-    _close_matches,
+    _block_of,
     _default_span,
-    _one_per_argument,
+    _did_you_mean,
     _parameter_hint,
-    _pydantic_message,
     _signature,
+    _squash,
     _undefined_name,
 )
 from archc.expand.naming import Ctx, Flow, Scope
@@ -24,9 +26,10 @@ from archc.expand.tree import (
     TreeNode,
     Value,
 )
-from archc.expr import INPUT, _show
+from archc.expr import _SYMBOLS, INPUT, _show
 from archc.layers import REGISTRY, Args, LayerKind
-from archc.layers.base import ValidationError
+from archc.layers.aliases import ARGUMENT_ALIASES, KIND_ALIASES, alias_of, suggest
+from archc.layers.base import ValidationError, argument_problems
 from archc.sizes import frozen_key
 
 CURRENT = "_"  # in a merge's arguments: the current tensor, where it stands in the order
@@ -38,6 +41,14 @@ def merge_inputs(current, refs: tuple, saved: dict) -> list:
     return named if any(ref == CURRENT for ref, _ in refs) else [current, *named]
 
 
+def _out_shape(kind: LayerKind, args: Args, inputs: list) -> tuple | None:
+    try:
+        kind.check(args, inputs)
+        return tuple(kind.out_shape(args, inputs))
+    except Exception:  # any rejection (symbolic ones too) is for the analyzer to report
+        return None
+
+
 KEYWORDS = ("residual", "shortcut", "concat", "branch", "side", "input", "defaults", "block",
             "network")
 
@@ -46,15 +57,16 @@ class CallsMixin:
     """Part of `Expander` (archc.expand.core): what a call expands to."""
 
     def _repeat(self, item: A.Repeat, ctx: Ctx) -> list[TreeNode]:
-        count = self.eval(item.count, ctx.env)
+        count = self.eval(item.count, ctx.env, ctx.trace, _block_of(ctx))
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-            self.error(Code.BAD_ARGUMENT, f"repeat count must be a positive integer, got {count!r}",
-                       item.count.span, trace=ctx.trace)
-            return []
+            if count is not _ERROR:
+                self.error(Code.BAD_ARGUMENT, f"repeat count must be a positive integer, got "
+                           f"{_show(count)}", item.count.span, trace=ctx.trace)
+            return [self._poisoned(item, ctx)]
         if count > self.limits.max_repeat:
             self.error(Code.VALUE_TOO_LARGE, f"repeat count {count} exceeds the cap of "
                        f"{self.limits.max_repeat}", item.count.span, trace=ctx.trace)
-            return []
+            return [self._poisoned(item, ctx)]
         if item.label is not None and "{" in item.label:  # "block{k}-{#}": call * n
             return self._templated(item, ctx, count)
         if item.label is not None:
@@ -72,6 +84,11 @@ class CallsMixin:
                 break
             nodes.append(self._call(item.call, ctx, ctx.scope.child(item.call.name, label)))
         return nodes
+
+    def _poisoned(self, item, ctx: Ctx) -> LayerNode:
+        """A rejected item (already reported) stands in the chain as an invalid layer: what
+        follows it is not analysed, rather than analysed as if it were absent."""
+        return LayerNode(ctx.scope.child("invalid", None), None, None, item.span, ctx.trace)
 
     def _repeated(self, call: A.Call, ctx: Ctx, count: int, scope: Scope) -> list[TreeNode]:
         """`count` expansions of `call`. A call that fails fails alike every time, so it is
@@ -115,11 +132,13 @@ class CallsMixin:
             return
         shape = None
         if layer.args is not None and layer.kind is not None and None not in inputs:
+            key = (layer.kind.name, layer.args, tuple(inputs))
             try:
-                layer.kind.check(layer.args, inputs)
-                shape = tuple(layer.kind.out_shape(layer.args, inputs))
-            except Exception:  # any rejection (symbolic ones too) is for the analyzer
-                shape = None
+                shape = self._shapes[key]  # a deep network repeats a few layers on few shapes
+            except (KeyError, TypeError):
+                shape = _out_shape(layer.kind, layer.args, inputs)
+                if not self.symbolic:
+                    self._shapes[key] = shape
         ctx.flow.shape = shape
 
     def _merge(self, call: A.Call, kind: LayerKind, ctx: Ctx, name: str) -> LayerNode:
@@ -140,11 +159,13 @@ class CallsMixin:
         kind = REGISTRY.get(name)
         if kind is None or kind.internal:
             kind = None
-            known = [k for k, v in REGISTRY.items() if not v.internal] + list(self.blocks)
-            known += list(KEYWORDS)
-            close = _close_matches(name, known, n=3, cutoff=0.6)
-            hint = ("did you mean " + " or ".join(f"`{c}`" for c in close) + "?") if close else (
-                "layer kinds: " + ", ".join(sorted(known)))
+            kinds = sorted(k for k, v in REGISTRY.items() if not v.internal)
+            close = suggest(name, [*kinds, *self.blocks, *KEYWORDS], KIND_ALIASES)
+            if close:
+                hint = _did_you_mean(close, name, alias_of(name, KIND_ALIASES))
+            else:
+                hint = "layer kinds: " + ", ".join(kinds) + (
+                    "; blocks: " + ", ".join(sorted(self.blocks)) if self.blocks else "")
             self.error(Code.UNKNOWN_LAYER, f"unknown layer or block `{name}`", span, hint, trace)
         return kind
 
@@ -164,9 +185,11 @@ class CallsMixin:
                     continue
                 key = positional[index]
             elif arg.name not in names:
-                self._unknown_arg(owner, arg, names, ctx.trace)
-                ok = False
-                continue
+                meant = self._unknown_arg(owner, arg, names, ctx.trace)
+                if meant is None or meant in bound or any(a.name == meant for a in call.args):
+                    ok = False
+                    continue
+                key = meant  # reported; bound as meant so the layers after it are checked
             else:
                 key = arg.name
             if key in bound:
@@ -174,19 +197,28 @@ class CallsMixin:
                            ctx.trace)
                 ok = False
                 continue
-            value = self.eval(arg.value, ctx.env, ctx.trace)
+            value = self.eval(arg.value, ctx.env, ctx.trace, _block_of(ctx))
             if value is _ERROR:
                 ok = False
                 continue
             bound[key] = (value, arg)
         return bound if ok else None
 
-    def _unknown_arg(self, owner: str, arg: A.Arg, names: list[str], trace: Trace) -> None:
-        close = _close_matches(arg.name or "", names, n=1, cutoff=0.5)
-        hint = f"did you mean `{close[0]}`?" if close else (
+    def _unknown_arg(self, owner: str, arg: A.Arg, names: list[str], trace: Trace
+                     ) -> str | None:
+        """Report an unknown argument; returns the one it surely means (a different case, or
+        PyTorch's name for it), if any."""
+        close = suggest(arg.name or "", names, ARGUMENT_ALIASES, n=1, cutoff=0.5)
+        hint = _did_you_mean(close, arg.name or "", alias_of(arg.name or "", ARGUMENT_ALIASES)
+                             ) if close else (
             f"`{owner}` takes: {', '.join(names)}" if names else f"`{owner}` takes no arguments")
         self.error(Code.UNKNOWN_ARGUMENT, f"`{owner}` has no argument `{arg.name}`", arg.span, hint,
                    trace)
+        word = arg.name or ""
+        alias = alias_of(word, ARGUMENT_ALIASES)
+        if close and (_squash(close[0]) == _squash(word) or (alias and alias[1] == close[0])):
+            return close[0]
+        return None
 
     def _layer_args(self, call: A.Call, kind: LayerKind, ctx: Ctx) -> Args | None:
         fields = list(kind.Args.model_fields)
@@ -207,21 +239,21 @@ class CallsMixin:
         try:
             args = kind.Args.model_validate(values, strict=True)
         except ValidationError as exc:
-            for err in _one_per_argument(exc.errors()):
-                key = str(err["loc"][0]) if err["loc"] else ""
+            for key, (problem, wanted) in argument_problems(exc).items():
                 span = bound[key][1].span if key in bound else _default_span(ctx, kind, key,
                                                                               call.span)
                 got = values.get(key)
-                if err["type"] == "missing":
+                if problem == "missing":
                     self.error(Code.MISSING_ARGUMENT, f"`{kind.name}` needs `{key}`", call.span,
                                f"e.g. {kind.doc}" if kind.doc else None, ctx.trace)
                 elif key in bound and _undefined_name(bound[key][1].value, ctx.env):
+                    symbols = [*_SYMBOLS, *re.findall(r"`(\w+)`", wanted)]
                     self.error(Code.UNDEFINED_NAME, f"`{got}` is not defined here, nor a value "
-                               f"`{kind.name}` takes for `{key}` ({_pydantic_message(err)})",
-                               span, _parameter_hint(got, ctx.env), ctx.trace)
+                               f"`{kind.name}` takes for `{key}` (it takes {wanted})", span,
+                               _parameter_hint(got, ctx.env, _block_of(ctx), symbols), ctx.trace)
                 else:
                     self.error(Code.BAD_ARGUMENT, f"`{kind.name}` argument `{key}`="
-                               f"{_show(got)}: {_pydantic_message(err)}", span, None, ctx.trace)
+                               f"{_show(got)} must be {wanted}", span, None, ctx.trace)
             return None
         self._valid_args[cache_key] = args
         return args
@@ -262,7 +294,7 @@ class CallsMixin:
             if param.name in bound:
                 env[param.name] = bound[param.name][0]
             elif param.default is not None:
-                env[param.name] = self.eval(param.default, env, ctx.trace)
+                env[param.name] = self.eval(param.default, env, ctx.trace, block.name)
             else:
                 self.error(Code.MISSING_ARGUMENT, f"block `{block.name}` needs `{param.name}`",
                            call.span, f"signature: {block.name}({_signature(block)})", ctx.trace)

@@ -10,9 +10,11 @@ Inception and SqueezeNet blocks hold their branches' modules.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from archc import ast as A
 from archc.errors import Code, Span
-from archc.expand.naming import Ctx, Flow, Scope, _labels, _shortcut_name
+from archc.expand.naming import Ctx, Flow, Scope, Skip, _labels, _shortcut_name
 from archc.expand.tree import _ERROR, ConcatNode, LayerNode, ResidualNode, SeqNode, TreeNode
 from archc.layers import REGISTRY
 
@@ -67,30 +69,49 @@ class ContainersMixin:
             if chosen is None:
                 return []
             if not chosen:  # no skip: the body alone, as if written without `residual`
-                return self._items(item.body, ctx)
+                unused = Skip(None)
+                nodes = self._items(item.body, replace(ctx, residual=unused))
+                return [n for n in nodes if n is not unused.node]
         if item.label is not None:
             name = ctx.scope.child("residual", item.label)
             ctx = ctx.with_scope(Scope(name, indexed=False))
-        start = ctx.branch()
-        at = len(item.body) if item.shortcut_at is None else item.shortcut_at
-        ctx.scope.labels.update(_labels(item.body))
-        body = self._items(item.body[:at], ctx)
-        shortcut = None
-        if item.shortcut is not None:  # registered where it is written
-            shortcut_at = len(body)
-            shortcut = self._seq(item.shortcut, ctx, _shortcut_name(ctx.scope,
-                                                                    item.shortcut_label),
-                                 item.shortcut_span or item.span, flow=start)
-        body += self._items(item.body[at:], ctx)
+        skip = Skip(ctx.branch())
+        body = self._items(item.body, replace(ctx, residual=skip))
+        shortcut, at = None, None
+        if skip.node is not None:  # written in the body: registered where it stands
+            at = next(i for i, node in enumerate(body) if node is skip.node)
+            shortcut = body.pop(at)
+        if item.shortcut is not None:
+            if shortcut is not None:
+                self.error(Code.DUPLICATE, "a residual with two shortcuts",
+                           item.shortcut_span or item.span, "keep one", ctx.trace)
+            else:
+                shortcut = self._shortcut(item.shortcut, item.shortcut_label,
+                                          item.shortcut_span or item.span, ctx, skip)
         add_kind = REGISTRY["residual_add"]
         add = LayerNode(ctx.scope.child("add", None, slot=False), add_kind, add_kind.Args(),
                         item.span, ctx.trace)
-        if ctx.flow is not None and start is not None:
-            self._advance(ctx, add, [ctx.flow.shape, start.shape])
-        node = ResidualNode(ctx.scope.prefix, body, shortcut, add, item.span)
-        if shortcut is not None and item.shortcut_at is not None:
-            node.shortcut_at = shortcut_at
-        return [node]
+        if ctx.flow is not None and skip.start is not None:
+            self._advance(ctx, add, [ctx.flow.shape, skip.start.shape])
+        return [ResidualNode(ctx.scope.prefix, body, shortcut, add, item.span, at)]
+
+    def _shortcut_item(self, item: A.Shortcut, ctx: Ctx) -> list[TreeNode]:
+        """A shortcut written in a residual's body (possibly inside an `if` there)."""
+        skip = ctx.residual
+        if skip is None:
+            self.error(Code.SYNTAX, "`shortcut` outside a residual's body", item.span,
+                       "write it inside `residual { ... }`, or after its `}`", ctx.trace)
+            return []
+        if skip.node is not None:
+            self.error(Code.DUPLICATE, "a residual with two shortcuts", item.span, "keep one",
+                       ctx.trace)
+            return []
+        skip.node = self._shortcut(item.items, item.label, item.span, ctx, skip)
+        return [skip.node]
+
+    def _shortcut(self, items: list, label: str | None, span: Span, ctx: Ctx,
+                  skip: Skip) -> SeqNode:
+        return self._seq(items, ctx, _shortcut_name(ctx.scope, label), span, flow=skip.start)
 
     def _concat(self, item: A.ConcatBlock, ctx: Ctx) -> ConcatNode:
         if item.label is not None:

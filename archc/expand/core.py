@@ -10,7 +10,7 @@ from archc import ast as A
 from archc.errors import ArchcError, Code, Diagnostic, Span
 from archc.expand.calls import CallsMixin
 from archc.expand.containers import ContainersMixin
-from archc.expand.diagnose import _parameter_hint
+from archc.expand.diagnose import _block_of, _parameter_hint
 from archc.expand.naming import Ctx, Flow, Scope, _labels
 from archc.expand.tree import (
     _ERROR,
@@ -44,7 +44,9 @@ class Expander(CallsMixin, ContainersMixin):
         self._valid_args: dict[tuple, Args] = {}  # (kind, frozen_key(values)) -> validated
         self.layer_count = 0
         self._depth = 0  # items being expanded inside one another, block bodies included
-        self.track = uses_input(spec)  # shapes are followed only for specs that read `in.`
+        # shapes are followed only when a block reads `in.` (outside blocks it is E113 anyway)
+        self.track = uses_input(spec.blocks)
+        self._shapes: dict[tuple, tuple | None] = {}  # (kind, args, inputs) -> output shape
         for block in spec.blocks:
             if block.name in self.blocks or block.name in REGISTRY:
                 what = "a layer kind" if block.name in REGISTRY else "a block"
@@ -97,7 +99,7 @@ class Expander(CallsMixin, ContainersMixin):
                 self._recursion(cycle, span, ())
             self._too_large(overflow.span, overflow.trace, overflow.what)
             raise ArchcError(self.diagnostics)
-        flow = Flow(dims) if self.track else None
+        flow = Flow(dims or None) if self.track else None
         ctx = Ctx({}, Scope("", indexed=False), (), defaults, (), flow)
         try:
             body = self._stmts(net.body, ctx)
@@ -117,13 +119,25 @@ class Expander(CallsMixin, ContainersMixin):
                    "blocks cannot recurse; use `* N` to repeat", trace)
 
     def _input_dims(self, decl: A.InputDecl, override: tuple[int, ...] | None) -> tuple[int, ...]:
+        """The input's shape; () when it is invalid (reported; nothing is analysed after it)."""
         dims = tuple(override or decl.dims)
+        shown = "x".join(map(str, dims))
         if not 1 <= len(dims) <= 3 or any(d < 1 for d in dims):
-            self.error(Code.BAD_DIMS, f"input {'x'.join(map(str, dims))} must have 1 to 3 "
-                       "positive dimensions (F, CxL or CxHxW)", decl.span)
-        elif any(d > self.limits.max_dim for d in dims):
+            hint = (f"shapes are per sample, without the batch: write `input "
+                    f"{'x'.join(map(str, dims[1:]))}`" if len(dims) == 4 and all(dims[1:])
+                    else "write e.g. `input 3x224x224` (image), `1x100` or `1960`")
+            self.error(Code.BAD_DIMS, f"input {shown} must have 1 to 3 positive dimensions "
+                       "(F, CxL or CxHxW)", decl.span, hint)
+            return ()
+        if any(d > self.limits.max_dim for d in dims):
             self.error(Code.VALUE_TOO_LARGE, f"input dimension above the cap of "
                        f"{self.limits.max_dim}", decl.span)
+            return ()
+        if len(dims) == 3 and dims[2] in (1, 3, 4) and min(dims[:2]) >= 16:
+            self.error(Code.CHANNELS_LAST, f"input {shown} reads as {dims[0]} channels of "
+                       f"{dims[1]}x{dims[2]}; is it height x width x channels?", decl.span,
+                       f"archc reads CxHxW (PyTorch's order): write `input "
+                       f"{dims[2]}x{dims[0]}x{dims[1]}`")
         return dims
 
     def _defaults(self, decls: list[A.Defaults], inherited: dict) -> dict:
@@ -167,12 +181,16 @@ class Expander(CallsMixin, ContainersMixin):
                 return []
             item = item.model_copy(update={"label": label})
         if label is not None and "{" not in label and not self._label_ok(label, item, ctx):
-            return []
+            if isinstance(item, A.Side):  # a side output never changes the main path
+                return []
+            # the label is reported; the layer itself still counts, as if unlabelled, so the
+            # shapes after it are checked and no knock-on error follows
+            item = item.model_copy(update={"label": None})
         if self._depth >= MAX_DEPTH:
             self.error(Code.TOO_DEEP, f"the expanded network nests deeper than {MAX_DEPTH} "
                        "levels (containers and block calls)", item.span,
                        "flatten the structure: fewer nested blocks and containers", ctx.trace)
-            return []
+            return [self._poisoned(item, ctx)]
         self._depth += 1
         try:
             return self._unlabeled(item, ctx)
@@ -197,8 +215,8 @@ class Expander(CallsMixin, ContainersMixin):
         text = _PLACEHOLDER.sub(fill, template)
         if failed:
             self.error(Code.UNDEFINED_NAME, f"`{{{failed[0]}}}` in a label is neither `{{#}}` nor "
-                       "an integer block parameter", span, _parameter_hint(failed[0], ctx.env),
-                       ctx.trace)
+                       "an integer block parameter", span,
+                       _parameter_hint(failed[0], ctx.env, _block_of(ctx)), ctx.trace)
             return None
         if not text or "." in text or "{" in text or "}" in text:
             self.error(Code.BAD_NAME, f"label \"{template}\" gives `{text}`, which cannot name "
@@ -221,7 +239,7 @@ class Expander(CallsMixin, ContainersMixin):
     def _unlabeled(self, item, ctx: Ctx) -> list[TreeNode]:
         if isinstance(item, A.Call):
             kind = REGISTRY.get(item.name)
-            slot = not (kind is not None and kind.takes_tensors)
+            slot = kind is None or kind.module_slot
             return [self._call(item, ctx, ctx.scope.child(item.name, item.label, slot))]
         if isinstance(item, A.Repeat):
             return self._repeat(item, ctx)
@@ -233,6 +251,8 @@ class Expander(CallsMixin, ContainersMixin):
             return self._group(item, ctx)
         if isinstance(item, A.If):
             return self._if(item, ctx)
+        if isinstance(item, A.Shortcut):
+            return self._shortcut_item(item, ctx)
         if isinstance(item, A.Side):
             name = ctx.scope.child("side", item.name)
             inner = ctx.with_scope(Scope(name, indexed=False), ctx.branch())
@@ -249,13 +269,15 @@ class Expander(CallsMixin, ContainersMixin):
 
     # ---- expressions ---------------------------------------------------------------
 
-    def eval(self, expr, env: dict[str, Value], trace: Trace = ()) -> Value:
+    def eval(self, expr, env: dict[str, Value], trace: Trace = (),
+             block: str | None = None) -> Value:
+        """`expr`'s value; `block`: the block whose body holds it (None: a network's)."""
         try:
             return evaluate(expr, env)
         except EvalError as exc:
             hint = exc.hint
             if exc.code is Code.UNDEFINED_NAME:
-                hint = _parameter_hint(exc.message.split("`")[1], env)
+                hint = _parameter_hint(exc.message.split("`")[1], env, block)
             self.error(exc.code, exc.message, exc.span, hint, trace)
             return _ERROR
 

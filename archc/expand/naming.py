@@ -31,9 +31,10 @@ class Scope:
             local = label
         else:
             n = self.counters.get(base, 0)
+            glue = "_" if base[-1:].isdigit() else ""  # relu6_1, not relu61 ("ReLU 61")
             while True:
                 n += 1
-                local = f"{base}{n}"
+                local = f"{base}{glue}{n}"
                 if local not in self.used and local not in self.labels:
                     break
             self.counters[base] = n
@@ -49,14 +50,25 @@ class Ctx:
     defaults: dict[str, dict[str, tuple[Value, Span]]]
     stack: tuple[str, ...] = ()
     flow: Flow | None = None  # the current tensor's shape, tracked only when `in.` is used
+    residual: Skip | None = None  # the residual whose body is being expanded (its shortcut)
 
     def with_scope(self, scope: Scope, flow: Flow | None = None) -> Ctx:
-        """The same context in another naming scope (and, given one, another data flow)."""
-        return replace(self, scope=scope, flow=flow if flow is not None else self.flow)
+        """The same context in another naming scope (and, given one, another data flow); a
+        container's items are no longer directly in a residual's body."""
+        return replace(self, scope=scope, flow=flow if flow is not None else self.flow,
+                       residual=None)
 
     def branch(self) -> Flow | None:
         """A data flow that starts from the current tensor (a branch, shortcut or side)."""
         return None if self.flow is None else Flow(self.flow.shape, self.flow.saved)
+
+
+@dataclass
+class Skip:
+    """A residual being expanded: where its skip path starts, and its shortcut once met."""
+
+    start: Flow | None
+    node: object | None = None  # the shortcut's SeqNode
 
 
 @dataclass

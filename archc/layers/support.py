@@ -29,7 +29,7 @@ SUPPORT: dict[str, str] = {
 ''',
     "StochasticDepth": '''class StochasticDepth(nn.Module):
     """In training, zeroes the input per sample (mode "row") or whole (mode "batch") with
-    probability p and scales what survives by 1 / (1 - p); the identity in eval (as
+    probability p and scales what survives by 1 / (1 - p); the identity in eval mode (as
     torchvision.ops.StochasticDepth)."""
 
     def __init__(self, p: float, mode: str) -> None:
