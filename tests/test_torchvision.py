@@ -33,7 +33,8 @@ FlopCounterMode = importlib.import_module("torch.utils.flop_counter").FlopCounte
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 # googlenet and inception_v3 warn that their default initialisation will change
-pytestmark = pytest.mark.filterwarnings("ignore:The default weight initialization:FutureWarning")
+pytestmark = [pytest.mark.independent,  # torchvision itself is the reference
+              pytest.mark.filterwarnings("ignore:The default weight initialization:FutureWarning")]
 
 # torchvision 0.29's classification CNNs (issue 10's list; the transformers are out of scope).
 NETWORKS = [
