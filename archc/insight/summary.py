@@ -48,3 +48,15 @@ def _cells(row: Row, total: int, view: View, times: str, fields) -> list[str]:
     share = f"{100 * row.params / total:.2f}" if total else "0.00"
     cells += [f"{row.params:,}", f"{row.macs * view.batch:,}", share]
     return cells
+
+
+def json_document(model: Model, view: View | None = None) -> dict:
+    """`report.to_dict` plus each layer's receptive field (fields added, none changed)."""
+    from archc.insight.rf import receptive_fields
+    from archc.report import to_dict
+
+    doc = to_dict(model.analysis, view or View())
+    fields = receptive_fields(model)
+    for layer in doc["layers"]:
+        layer["receptive_field"] = fields.to_json(layer["name"])
+    return doc

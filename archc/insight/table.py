@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 GAP = "  "
+BREAKS = (".", " ", "_", ",", "(")
 MIN_TEXT = 8  # a wrapped text column keeps at least this many characters a line
 
 
@@ -55,11 +56,11 @@ def _shrink(cols: list[Col], widths: list[int], width: int, rows: list[list[str]
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    """Split `text` into lines of at most `width`, preferring to break after a dot or space."""
+    """Split `text` into lines of at most `width`, preferring to break after a separator."""
     lines = []
     while len(text) > width:
         head = text[:width]
-        cut = max(head.rfind("."), head.rfind(" ")) + 1
+        cut = max(head.rfind(sep) for sep in BREAKS) + 1
         if cut <= width // 2:
             cut = width
         lines.append(text[:cut].rstrip())

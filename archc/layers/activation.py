@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from archc.layers.base import Args, Field, LayerKind, Shape, TorchCall
+from archc.layers.base import (
+    Args,
+    Field,
+    LayerKind,
+    Shape,
+    TorchCall,
+    Window,
+    same_position,
+    spatial_rank,
+)
 
 
 class Activation(LayerKind):
     elementwise = True
     module: str = ""
+
+    def window(self, args: Args, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        return same_position(spatial_rank(out))
 
     def torch(self, args: Args, inputs: list[Shape]) -> TorchCall:
         return TorchCall(self.module)
@@ -90,6 +102,10 @@ class Softmax(Activation):
     Args = SoftmaxArgs
     loss_activation = True  # CrossEntropyLoss applies (log-)softmax itself
     doc = "softmax over the channel/feature axis (dim=1 of the batched tensor)"
+
+    def window(self, args: SoftmaxArgs, inputs: list[Shape], out: Shape):
+        axis = args.dim % (len(out) + 1)  # of the batched tensor
+        return None if axis >= 2 else same_position(spatial_rank(out))
 
     def torch(self, args: SoftmaxArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.Softmax", (), {"dim": args.dim})

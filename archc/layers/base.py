@@ -23,6 +23,27 @@ from archc.errors import Code
 Shape = tuple[Any, ...]  # ints during analysis, possibly `Sym`s during code generation
 
 
+@dataclass(frozen=True)
+class Window:
+    """Which input positions one output position reads, on one spatial axis: output position o
+    reads input positions in [scale*o + offset, scale*o + offset + extent - 1] (a continuous
+    interval; Fractions where a layer upsamples). The receptive field composes these."""
+
+    scale: Any
+    offset: Any
+    extent: Any
+    step: int = 1  # distance between the taps actually read (a dilated kernel's dilation)
+
+    @staticmethod
+    def same() -> Window:
+        return Window(1, 0, 1)
+
+
+def same_position(rank: int) -> tuple[Window, ...]:
+    """Each output position reads only the same position of the input(s)."""
+    return (Window.same(),) * rank
+
+
 class Args(BaseModel):
     """Base of every kind's argument model (pydantic): strict types, no extra names, no inf or
     nan. `defer_build` compiles a model's validator on its first use, so start-up pays only for
@@ -99,6 +120,14 @@ class LayerKind:
         """Non-fatal findings: (code, message, hint)."""
         return []
 
+    def window(self, args: Args, inputs: list[Shape], out: Shape) -> tuple[Window, ...] | None:
+        """Receptive-field rule: per spatial axis of `out`, the input positions one output
+        position reads (the same map for every input); None when every output value depends on
+        the whole input (flattening, global pooling, statistics over all positions).
+        Every kind must state its rule: there is no safe default."""
+        raise NotImplementedError(f"layer kind `{self.name}` does not state its receptive-field "
+                                  "rule (LayerKind.window)")
+
     def kernel(self, args: Args) -> tuple[int, ...] | None:
         """Spatial kernel of a convolution, for the 1x1-bottleneck report; None otherwise."""
         return None
@@ -109,6 +138,11 @@ class LayerKind:
     def torch_init(self, args: Args) -> list[str]:
         """Statements initialising the weights, `{m}` standing for the module; [] = defaults."""
         return []
+
+
+def spatial_rank(shape: Shape) -> int:
+    """Spatial axes of a per-sample shape: (C, H, W) -> 2, (C, L) -> 1, (F,) -> 0."""
+    return len(shape) - 1
 
 
 def prod(values) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Literal
 
 from archc.errors import Code
@@ -12,6 +13,7 @@ from archc.layers.base import (
     LayerKind,
     Shape,
     TorchCall,
+    Window,
     fmt_shape,
     per_axis,
     prod,
@@ -150,6 +152,9 @@ class Conv(LayerKind):
     def kernel(self, args: ConvArgs) -> tuple[int, ...]:
         return per_axis(args.k, self.rank)
 
+    def window(self, args: ConvArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        return sliding_windows(*self._geometry(args))
+
     def torch_init(self, args: ConvArgs) -> list[str]:
         return init_statements(args.init, args.bias)
 
@@ -210,11 +215,26 @@ class ConvTranspose(Conv):
         # every input position scatters a k*k*(out/groups) window: FlopCounterMode's rule
         return prod(inputs[0]) * prod(per_axis(args.k, 2)) * (args.out // args.groups)
 
+    def window(self, args: ConvTArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        """Output o gathers input i where i*s = o + p - d*j for a kernel tap j: the inputs in
+        [(o + p - d(k-1)) / s, (o + p) / s]."""
+        windows = []
+        for k, s, p, d in zip(*self._geometry(args)):
+            span = d * (k - 1)
+            windows.append(Window(Fraction(1, s), Fraction(p - span, s), Fraction(span, s) + 1))
+        return tuple(windows)
+
     def torch(self, args: ConvTArgs, inputs: list[Shape]) -> TorchCall:
         call = super().torch(args, inputs)
         call.kwargs["output_padding"] = args.output_padding
         call.defaults["output_padding"] = 0
         return call
+
+
+def sliding_windows(kernel, stride, padding, dilation) -> tuple[Window, ...]:
+    """Output o reads [o*S - P, o*S - P + D(F-1)]: a window of D(F-1) + 1 input positions."""
+    return tuple(Window(s, -p, d * (k - 1) + 1, d)
+                 for k, s, p, d in zip(kernel, stride, padding, dilation))
 
 
 def collapse(values: tuple):

@@ -10,8 +10,11 @@ from archc.layers.base import (
     LayerKind,
     Shape,
     TorchCall,
+    Window,
     prod,
     require_rank,
+    same_position,
+    spatial_rank,
 )
 from archc.layers.conv import Init, init_statements
 
@@ -41,6 +44,9 @@ class Linear(LayerKind):
     def macs(self, args: LinearArgs, inputs: list[Shape], out: Shape) -> int:
         return inputs[0][0] * args.out
 
+    def window(self, args: LinearArgs, inputs: list[Shape], out: Shape) -> None:
+        return None  # each output reads every feature
+
     def torch_init(self, args: LinearArgs) -> list[str]:
         return init_statements(args.init, args.bias)
 
@@ -56,6 +62,9 @@ class Flatten(LayerKind):
     def out_shape(self, args: Args, inputs: list[Shape]) -> Shape:
         return (prod(inputs[0]),)
 
+    def window(self, args: Args, inputs: list[Shape], out: Shape) -> None:
+        return None  # positions become features: the spatial layout ends here
+
     def torch(self, args: Args, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.Flatten", ())
 
@@ -70,6 +79,9 @@ class Dropout(LayerKind):
     positional = ("p",)
     elementwise = True
     doc = "dropout(p=0.5): zeroes elements with probability p in training"
+
+    def window(self, args: DropoutArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        return same_position(spatial_rank(out))
 
     def torch(self, args: DropoutArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.Dropout", (), {"p": args.p}, defaults={"p": 0.5})
@@ -101,6 +113,9 @@ class BatchNorm(LayerKind):
     def check(self, args: BatchNormArgs, inputs: list[Shape]) -> None:
         if len(inputs[0]) not in (1, 2, 3):
             raise LayerError(Code.RANK_MISMATCH, "bn expects a vector, a sequence or an image")
+
+    def window(self, args: BatchNormArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        return same_position(spatial_rank(out))  # running statistics (eval mode)
 
     def params(self, args: BatchNormArgs, inputs: list[Shape]) -> int:
         return 2 * inputs[0][0] if args.affine else 0

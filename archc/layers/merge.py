@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from archc.errors import Code
-from archc.layers.base import LayerError, LayerKind, Shape, TorchCall, fmt_shape
+from archc.layers.base import (
+    LayerError,
+    LayerKind,
+    Shape,
+    TorchCall,
+    Window,
+    fmt_shape,
+    same_position,
+    spatial_rank,
+)
 
 
 def broadcast(shapes: list[Shape]) -> Shape:
@@ -43,6 +52,9 @@ class Add(LayerKind):
     def out_shape(self, args, inputs: list[Shape]) -> Shape:
         return broadcast_result(inputs)
 
+    def window(self, args, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        return same_position(spatial_rank(out))  # a broadcast input: see archc.insight.rf
+
     def torch(self, args, inputs: list[Shape]) -> TorchCall:
         return TorchCall(expr=f" {self.symbol} ".join(f"{{{i}}}" for i in range(len(inputs))))
 
@@ -70,6 +82,9 @@ class Concat(LayerKind):
 
     def out_shape(self, args, inputs: list[Shape]) -> Shape:
         return (sum(s[0] for s in inputs), *inputs[0][1:])
+
+    def window(self, args, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        return same_position(spatial_rank(out))
 
     def torch(self, args, inputs: list[Shape]) -> TorchCall:
         return TorchCall(expr="torch.cat([{inputs}], dim=1)")

@@ -8,8 +8,11 @@ from archc.layers.base import (
     LayerKind,
     Shape,
     TorchCall,
+    Window,
     require_divides,
     require_rank,
+    same_position,
+    spatial_rank,
 )
 
 
@@ -29,6 +32,9 @@ class GroupNorm(LayerKind):
     def check(self, args: GroupNormArgs, inputs: list[Shape]) -> None:
         require_rank(inputs, (2, 3), self.name)
         require_divides(args.groups, inputs[0][0])
+
+    def window(self, args: GroupNormArgs, inputs: list[Shape], out: Shape) -> None:
+        return None  # mean and variance over every position of the sample, also in eval
 
     def params(self, args: GroupNormArgs, inputs: list[Shape]) -> int:
         return 2 * inputs[0][0] if args.affine else 0
@@ -53,6 +59,9 @@ class InstanceNorm(LayerKind):
     def check(self, args: InstanceNormArgs, inputs: list[Shape]) -> None:
         require_rank(inputs, (2, 3), self.name)
 
+    def window(self, args: InstanceNormArgs, inputs: list[Shape], out: Shape) -> None:
+        return None  # per-sample statistics over every position (no running stats)
+
     def params(self, args: InstanceNormArgs, inputs: list[Shape]) -> int:
         return 2 * inputs[0][0] if args.affine else 0
 
@@ -75,6 +84,9 @@ class LocalResponseNorm(LayerKind):
     positional = ("size",)
     elementwise = True
     doc = "local response normalisation across channels (AlexNet 2012): lrn(size=5, ...)"
+
+    def window(self, args: LrnArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        return same_position(spatial_rank(out))  # neighbouring channels, same position
 
     def torch(self, args: LrnArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.LocalResponseNorm", (args.size,),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Literal
 
 from archc.errors import Code
@@ -12,10 +13,11 @@ from archc.layers.base import (
     LayerKind,
     Shape,
     TorchCall,
+    Window,
     per_axis,
     require_rank,
 )
-from archc.layers.conv import Axes, check_window, floor_warnings, window_out
+from archc.layers.conv import Axes, check_window, floor_warnings, sliding_windows, window_out
 
 
 class PoolArgs(Args):
@@ -57,6 +59,9 @@ class MaxPool(LayerKind):
         k, s, p, d = self._geometry(args)
         sizes = inputs[0][1:]
         return (inputs[0][0], *(window_out(n, *w, args.ceil) for n, *w in zip(sizes, k, s, p, d)))
+
+    def window(self, args: PoolArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        return sliding_windows(*self._geometry(args))  # ceil mode adds windows, not reach
 
     def torch(self, args: PoolArgs, inputs: list[Shape]) -> TorchCall:
         kwargs = {"stride": args.s, "padding": args.p, "dilation": args.d, "ceil_mode": args.ceil}
@@ -116,6 +121,16 @@ class AdaptiveAvgPool(LayerKind):
     def out_shape(self, args: AdaptiveArgs, inputs: list[Shape]) -> Shape:
         return (inputs[0][0], *per_axis(args.size, 2))
 
+    def window(self, args: AdaptiveArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        """Output o of M pools [floor(o*N/M), ceil((o+1)*N/M) - 1]: exact when M divides N,
+        else the smallest affine interval holding every window."""
+        windows = []
+        for n, m in zip(inputs[0][1:], out[1:]):
+            step = Fraction(n, m)
+            slack = Fraction(m - 1, m) if n % m else 0
+            windows.append(Window(step, -slack, step + 2 * slack))
+        return tuple(windows)
+
     def torch(self, args: AdaptiveArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall(self.module, (args.size,))
 
@@ -136,6 +151,9 @@ class GlobalAvgPool(LayerKind):
 
     def out_shape(self, args: Args, inputs: list[Shape]) -> Shape:
         return (inputs[0][0], 1, 1)
+
+    def window(self, args: Args, inputs: list[Shape], out: Shape) -> None:
+        return None  # every output value pools the whole map
 
     def torch(self, args: Args, inputs: list[Shape]) -> TorchCall:
         return TorchCall(self.module, (1,))
@@ -165,8 +183,20 @@ class Upsample(LayerKind):
         c, h, w = inputs[0]
         return (c, h * args.scale, w * args.scale)
 
+    def window(self, args: UpsampleArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        if args.mode == "nearest":
+            return upscaled(args.scale, 2)
+        # bilinear, align_corners=False: source x = (o + 1/2)/f - 1/2 reads floor(x), floor(x)+1
+        f = args.scale
+        return (Window(Fraction(1, f), Fraction(1, 2 * f) - Fraction(3, 2), 3),) * 2
+
     def torch(self, args: UpsampleArgs, inputs: list[Shape]) -> TorchCall:
         kwargs = {"scale_factor": args.scale, "mode": args.mode}
         if args.mode == "bilinear":
             kwargs["align_corners"] = False
         return TorchCall("nn.Upsample", (), kwargs)
+
+
+def upscaled(r: int, rank: int) -> tuple[Window, ...]:
+    """Output o copies input floor(o / r), which lies in [(o - r + 1) / r, o / r]."""
+    return (Window(Fraction(1, r), Fraction(1 - r, r), Fraction(2 * r - 1, r)),) * rank

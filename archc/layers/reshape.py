@@ -10,8 +10,11 @@ from archc.layers.base import (
     LayerKind,
     Shape,
     TorchCall,
+    Window,
     require_divides,
     require_rank,
+    same_position,
+    spatial_rank,
 )
 
 
@@ -19,6 +22,9 @@ class Identity(LayerKind):
     name = "identity"
     elementwise = True
     doc = "passes its input through (a placeholder, e.g. an empty stage)"
+
+    def window(self, args: Args, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        return same_position(spatial_rank(out))
 
     def torch(self, args: Args, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.Identity")
@@ -47,6 +53,10 @@ class ZeroPad(LayerKind):
         c, h, w = inputs[0]
         return (c, h + top + bottom, w + left + right)
 
+    def window(self, args: ZeroPadArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        left, _, top, _ = self._sides(args)
+        return Window(1, -top, 1), Window(1, -left, 1)
+
     def torch(self, args: ZeroPadArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.ZeroPad2d", (args.p,))
 
@@ -71,6 +81,11 @@ class PixelShuffle(LayerKind):
         c, h, w = inputs[0]
         return (c // (args.r * args.r), h * args.r, w * args.r)
 
+    def window(self, args: ShuffleArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        from archc.layers.pool import upscaled
+
+        return upscaled(args.r, 2)
+
     def torch(self, args: ShuffleArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.PixelShuffle", (args.r,))
 
@@ -88,6 +103,10 @@ class ChannelShuffle(LayerKind):
     def check(self, args: ChannelShuffleArgs, inputs: list[Shape]) -> None:
         require_rank(inputs, (3,), self.name)
         require_divides(args.groups, inputs[0][0])
+
+    def window(self, args: ChannelShuffleArgs, inputs: list[Shape],
+               out: Shape) -> tuple[Window, ...]:
+        return same_position(spatial_rank(out))
 
     def torch(self, args: ChannelShuffleArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.ChannelShuffle", (args.groups,))
