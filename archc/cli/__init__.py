@@ -98,9 +98,9 @@ def main() -> None:
 
 def _register() -> None:
     # Command modules import heavy stages lazily inside their bodies, so start-up stays fast.
-    from archc.cli import build, check
+    from archc.cli import build, check, explain
 
-    for command in (check.check, check.params, build.build):
+    for command in (check.check, check.params, build.build, explain.explain):
         main.add_command(command)
     from archc.cli import lint
 

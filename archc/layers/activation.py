@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from archc.layers import derive
 from archc.layers.base import (
     Args,
     Field,
@@ -20,6 +21,9 @@ class Activation(LayerKind):
 
     def window(self, args: Args, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
         return same_position(spatial_rank(out))
+
+    def explain(self, args: Args, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        return derive.elementwise(f"{self.doc}, on each value")
 
     def torch(self, args: Args, inputs: list[Shape]) -> TorchCall:
         return TorchCall(self.module)
@@ -69,6 +73,11 @@ class PReLU(Activation):
     Args = PreluArgs
     elementwise = False  # it has parameters
     doc = "leaky ReLU with a learned slope: prelu(shared=true); shared=false: one per channel"
+
+    def explain(self, args: PreluArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        slopes = "1 shared slope" if args.shared else f"one slope per channel = {inputs[0][0]}"
+        return [("computes", "max(0, x) + a\u00b7min(0, x) with a learned slope a"),
+                ("output", "same shape as the input"), ("params", slopes), *derive.no_macs()]
 
     def params(self, args: PreluArgs, inputs: list[Shape]) -> int:
         return 1 if args.shared else inputs[0][0]

@@ -128,6 +128,12 @@ class LayerKind:
         raise NotImplementedError(f"layer kind `{self.name}` does not state its receptive-field "
                                   "rule (LayerKind.window)")
 
+    def explain(self, args: Args, inputs: list[Shape], out: Shape) -> list[tuple[str, str]]:
+        """The derivation of the output shape, parameters and MACs with the numbers filled in,
+        as (what, formula = value) lines (`archc explain`). Every kind must state its own."""
+        raise NotImplementedError(f"layer kind `{self.name}` does not explain its arithmetic "
+                                  "(LayerKind.explain)")
+
     def kernel(self, args: Args) -> tuple[int, ...] | None:
         """Spatial kernel of a convolution, for the 1x1-bottleneck report; None otherwise."""
         return None

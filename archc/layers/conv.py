@@ -6,6 +6,7 @@ from fractions import Fraction
 from typing import Literal
 
 from archc.errors import Code
+from archc.layers import derive
 from archc.layers.base import (
     Args,
     Field,
@@ -155,6 +156,27 @@ class Conv(LayerKind):
     def window(self, args: ConvArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
         return sliding_windows(*self._geometry(args))
 
+    def explain(self, args: ConvArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        k, s, p, d = self._geometry(args)
+        c_in, g = inputs[0][0], args.groups
+        depth = c_in // g
+        lines = derive.window_lines(inputs[0][1:], k, s, p, d, out[1:])
+        lines.append(("output channels", f"K = {args.out} kernels, one map each"))
+        if g > 1:
+            what = "depthwise: one input channel per kernel" if g == c_in else \
+                f"{g} groups: each kernel sees D/groups = {c_in}/{g} = {depth} channels"
+            lines.append(("groups", what))
+        f = "\u00b7".join("F" for _ in k)
+        bias = f" + {args.out}" if args.bias else " + 0 (no bias)"
+        params = self.params(args, inputs)
+        lines.append(("params", f"{f}\u00b7D\u00b7K + K = "
+                      + "\u00b7".join(derive.n(x) for x in (*k, depth, args.out))
+                      + f"{bias} = {derive.n(params)}"))
+        lines.append(("MACs", "output positions \u00b7 K \u00b7 " + f"{f}\u00b7D = "
+                      + derive.product([*out[1:], args.out, *k, depth],
+                                       self.macs(args, inputs, out))))
+        return lines
+
     def torch_init(self, args: ConvArgs) -> list[str]:
         return init_statements(args.init, args.bias)
 
@@ -223,6 +245,24 @@ class ConvTranspose(Conv):
             span = d * (k - 1)
             windows.append(Window(Fraction(1, s), Fraction(p - span, s), Fraction(span, s) + 1))
         return tuple(windows)
+
+    def explain(self, args: ConvTArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        k, s, p, d = self._geometry(args)
+        op = per_axis(args.output_padding, 2)
+        lines = []
+        for axis, size, ki, si, pi, di, oi, o in zip("HW", inputs[0][1:], k, s, p, d, op,
+                                                     out[1:]):
+            lines.append((f"output {axis}", f"(N\u22121)\u00b7S \u2212 2P + D(F\u22121) + "
+                          f"output_padding + 1 = ({size}\u22121)\u00b7{si} \u2212 2\u00b7{pi} + "
+                          f"{di}\u00b7({ki}\u22121) + {oi} + 1 = {o}"))
+        per = args.out // args.groups
+        bias = f" + {args.out}" if args.bias else " + 0 (no bias)"
+        lines.append(("params", "F\u00b7F\u00b7D\u00b7(K/groups) + K = "
+                      + "\u00b7".join(derive.n(x) for x in (*k, inputs[0][0], per))
+                      + f"{bias} = {derive.n(self.params(args, inputs))}"))
+        lines.append(("MACs", "every input value scatters an F\u00b7F\u00b7(K/groups) window: "
+                      + derive.product([*inputs[0], *k, per], self.macs(args, inputs, out))))
+        return lines
 
     def torch(self, args: ConvTArgs, inputs: list[Shape]) -> TorchCall:
         call = super().torch(args, inputs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from archc.errors import Code
+from archc.layers import derive
 from archc.layers.base import (
     Args,
     Field,
@@ -47,6 +48,15 @@ class Linear(LayerKind):
     def window(self, args: LinearArgs, inputs: list[Shape], out: Shape) -> None:
         return None  # each output reads every feature
 
+    def explain(self, args: LinearArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        n_in = inputs[0][0]
+        bias = f" + {args.out}" if args.bias else " + 0 (no bias)"
+        return [("output", f"{args.out} features: y = Wx + b"),
+                ("params", f"N\u00b7K + K = {derive.n(n_in)}\u00b7{derive.n(args.out)}{bias} "
+                 f"= {derive.n(self.params(args, inputs))}"),
+                ("MACs", "N\u00b7K = " + derive.product([n_in, args.out],
+                                                         self.macs(args, inputs, out)))]
+
     def torch_init(self, args: LinearArgs) -> list[str]:
         return init_statements(args.init, args.bias)
 
@@ -64,6 +74,10 @@ class Flatten(LayerKind):
 
     def window(self, args: Args, inputs: list[Shape], out: Shape) -> None:
         return None  # positions become features: the spatial layout ends here
+
+    def explain(self, args: Args, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        return [("output", "features = " + derive.product(list(inputs[0]), out[0])),
+                *derive.no_parameters(), *derive.no_macs()]
 
     def torch(self, args: Args, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.Flatten", ())
@@ -83,6 +97,13 @@ class Dropout(LayerKind):
     def window(self, args: DropoutArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
         return same_position(spatial_rank(out))
 
+    def explain(self, args: DropoutArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        return derive.elementwise(f"in training, zero each {self._unit()} with probability "
+                                  f"{args.p} and scale the rest by 1/(1\u2212p); identity in eval")
+
+    def _unit(self) -> str:
+        return "value"
+
     def torch(self, args: DropoutArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.Dropout", (), {"p": args.p}, defaults={"p": 0.5})
 
@@ -93,6 +114,9 @@ class Dropout2d(Dropout):
 
     def check(self, args: DropoutArgs, inputs: list[Shape]) -> None:
         require_rank(inputs, (3,), self.name)
+
+    def _unit(self) -> str:
+        return "whole channel"
 
     def torch(self, args: DropoutArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.Dropout2d", (), {"p": args.p}, defaults={"p": 0.5})
@@ -116,6 +140,16 @@ class BatchNorm(LayerKind):
 
     def window(self, args: BatchNormArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
         return same_position(spatial_rank(out))  # running statistics (eval mode)
+
+    def explain(self, args: BatchNormArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        c = inputs[0][0]
+        params = (f"2\u00b7C = 2\u00b7{c} = {2 * c} (scale \u03b3 and shift \u03b2 per channel)"
+                  if args.affine else "0 (affine=false)")
+        return [("computes", "(x \u2212 mean)/sqrt(var + eps)\u00b7\u03b3 + \u03b2 per channel, "
+                 "batch statistics in training, running ones in eval"),
+                ("output", "same shape as the input"), ("params", params),
+                ("buffers", f"running mean and variance, 2\u00b7{c} (not parameters)"),
+                *derive.no_macs()]
 
     def params(self, args: BatchNormArgs, inputs: list[Shape]) -> int:
         return 2 * inputs[0][0] if args.affine else 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from archc.errors import Code
+from archc.layers import derive
 from archc.layers.base import (
     LayerError,
     LayerKind,
@@ -55,6 +56,11 @@ class Add(LayerKind):
     def window(self, args, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
         return same_position(spatial_rank(out))  # a broadcast input: see archc.insight.rf
 
+    def explain(self, args, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        shapes = f" {self.symbol} ".join(fmt_shape(s) for s in inputs)
+        return [("computes", f"elementwise {shapes} -> {fmt_shape(out)} (axes of size 1 "
+                 "broadcast)"), *derive.no_parameters(), *derive.no_macs()]
+
     def torch(self, args, inputs: list[Shape]) -> TorchCall:
         return TorchCall(expr=f" {self.symbol} ".join(f"{{{i}}}" for i in range(len(inputs))))
 
@@ -86,6 +92,11 @@ class Concat(LayerKind):
     def window(self, args, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
         return same_position(spatial_rank(out))
 
+    def explain(self, args, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        channels = " + ".join(str(s[0]) for s in inputs)
+        return [("output channels", f"{channels} = {out[0]} (the other axes must agree)"),
+                *derive.no_parameters(), *derive.no_macs()]
+
     def torch(self, args, inputs: list[Shape]) -> TorchCall:
         return TorchCall(expr="torch.cat([{inputs}], dim=1)")
 
@@ -107,3 +118,7 @@ class ResidualAdd(Add):
 
     def out_shape(self, args, inputs: list[Shape]) -> Shape:
         return inputs[0]  # `check` proved both sides equal
+
+    def explain(self, args, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        return [("computes", f"body + shortcut: {fmt_shape(inputs[0])} + {fmt_shape(inputs[1])}"
+                 " (the shapes must be equal)"), *derive.no_parameters(), *derive.no_macs()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from archc.layers import derive
 from archc.layers.base import (
     Args,
     Field,
@@ -36,6 +37,11 @@ class GroupNorm(LayerKind):
     def window(self, args: GroupNormArgs, inputs: list[Shape], out: Shape) -> None:
         return None  # mean and variance over every position of the sample, also in eval
 
+    def explain(self, args: GroupNormArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        c = inputs[0][0]
+        return _norm_lines(f"each group of C/groups = {c}/{args.groups} = {c // args.groups} "
+                           "channels and all positions", args.affine, c)
+
     def params(self, args: GroupNormArgs, inputs: list[Shape]) -> int:
         return 2 * inputs[0][0] if args.affine else 0
 
@@ -61,6 +67,10 @@ class InstanceNorm(LayerKind):
 
     def window(self, args: InstanceNormArgs, inputs: list[Shape], out: Shape) -> None:
         return None  # per-sample statistics over every position (no running stats)
+
+    def explain(self, args: InstanceNormArgs, inputs: list[Shape],
+                out: Shape) -> list[derive.Line]:
+        return _norm_lines("all positions of each channel", args.affine, inputs[0][0])
 
     def params(self, args: InstanceNormArgs, inputs: list[Shape]) -> int:
         return 2 * inputs[0][0] if args.affine else 0
@@ -88,7 +98,18 @@ class LocalResponseNorm(LayerKind):
     def window(self, args: LrnArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
         return same_position(spatial_rank(out))  # neighbouring channels, same position
 
+    def explain(self, args: LrnArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        return derive.elementwise(f"x / (k + \u03b1/n\u00b7sum of x\u00b2 over {args.size} "
+                                  "neighbouring channels)^\u03b2")
+
     def torch(self, args: LrnArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.LocalResponseNorm", (args.size,),
                          {"alpha": args.alpha, "beta": args.beta, "k": args.k},
                          defaults={"alpha": 1e-4, "beta": 0.75, "k": 1.0})
+
+
+def _norm_lines(over: str, affine: bool, c: int) -> list[derive.Line]:
+    params = (f"2\u00b7C = 2\u00b7{c} = {2 * c} (\u03b3 and \u03b2 per channel)" if affine
+              else "0 (affine=false)")
+    return [("computes", f"(x \u2212 mean)/sqrt(var + eps), statistics over {over}"),
+            ("output", "same shape as the input"), ("params", params), *derive.no_macs()]

@@ -6,6 +6,7 @@ from fractions import Fraction
 from typing import Literal
 
 from archc.errors import Code
+from archc.layers import derive
 from archc.layers.base import (
     Args,
     Field,
@@ -14,6 +15,7 @@ from archc.layers.base import (
     Shape,
     TorchCall,
     Window,
+    fmt_shape,
     per_axis,
     require_rank,
 )
@@ -62,6 +64,11 @@ class MaxPool(LayerKind):
 
     def window(self, args: PoolArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
         return sliding_windows(*self._geometry(args))  # ceil mode adds windows, not reach
+
+    def explain(self, args: PoolArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        lines = derive.window_lines(inputs[0][1:], *self._geometry(args), out[1:], args.ceil)
+        lines.append(("channels", f"each of the {inputs[0][0]} channels pooled separately"))
+        return [*lines, *derive.no_parameters("pooling learns nothing"), *derive.no_macs()]
 
     def torch(self, args: PoolArgs, inputs: list[Shape]) -> TorchCall:
         kwargs = {"stride": args.s, "padding": args.p, "dilation": args.d, "ceil_mode": args.ceil}
@@ -121,6 +128,12 @@ class AdaptiveAvgPool(LayerKind):
     def out_shape(self, args: AdaptiveArgs, inputs: list[Shape]) -> Shape:
         return (inputs[0][0], *per_axis(args.size, 2))
 
+    def explain(self, args: AdaptiveArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        sizes = "x".join(str(v) for v in inputs[0][1:])
+        return [("output", f"fixed {fmt_shape(out[1:])}: output o pools input rows "
+                 f"floor(o\u00b7N/M) .. ceil((o+1)\u00b7N/M)\u22121 of {sizes}"),
+                *derive.no_parameters(), *derive.no_macs()]
+
     def window(self, args: AdaptiveArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
         """Output o of M pools [floor(o*N/M), ceil((o+1)*N/M) - 1]: exact when M divides N,
         else the smallest affine interval holding every window."""
@@ -154,6 +167,10 @@ class GlobalAvgPool(LayerKind):
 
     def window(self, args: Args, inputs: list[Shape], out: Shape) -> None:
         return None  # every output value pools the whole map
+
+    def explain(self, args: Args, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        return [("output", f"one value per channel: {fmt_shape(inputs[0])} -> "
+                 f"{fmt_shape(out)}"), *derive.no_parameters(), *derive.no_macs()]
 
     def torch(self, args: Args, inputs: list[Shape]) -> TorchCall:
         return TorchCall(self.module, (1,))
@@ -189,6 +206,12 @@ class Upsample(LayerKind):
         # bilinear, align_corners=False: source x = (o + 1/2)/f - 1/2 reads floor(x), floor(x)+1
         f = args.scale
         return (Window(Fraction(1, f), Fraction(1, 2 * f) - Fraction(3, 2), 3),) * 2
+
+    def explain(self, args: UpsampleArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        _, h, w = inputs[0]
+        return [("output", f"H\u00b7scale x W\u00b7scale = {h}\u00b7{args.scale} x "
+                 f"{w}\u00b7{args.scale} = {out[1]}x{out[2]} ({args.mode})"),
+                *derive.no_parameters(), *derive.no_macs()]
 
     def torch(self, args: UpsampleArgs, inputs: list[Shape]) -> TorchCall:
         kwargs = {"scale_factor": args.scale, "mode": args.mode}

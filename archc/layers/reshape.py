@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from archc.errors import Code
+from archc.layers import derive
 from archc.layers.base import (
     Args,
     Field,
@@ -25,6 +26,9 @@ class Identity(LayerKind):
 
     def window(self, args: Args, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
         return same_position(spatial_rank(out))
+
+    def explain(self, args: Args, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        return derive.elementwise("passes the input through")
 
     def torch(self, args: Args, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.Identity")
@@ -52,6 +56,13 @@ class ZeroPad(LayerKind):
         left, right, top, bottom = self._sides(args)
         c, h, w = inputs[0]
         return (c, h + top + bottom, w + left + right)
+
+    def explain(self, args: ZeroPadArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        left, right, top, bottom = self._sides(args)
+        _, h, w = inputs[0]
+        return [("output H", f"{h} + {top} + {bottom} = {out[1]}"),
+                ("output W", f"{w} + {left} + {right} = {out[2]}"),
+                *derive.no_parameters(), *derive.no_macs()]
 
     def window(self, args: ZeroPadArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
         left, _, top, _ = self._sides(args)
@@ -81,6 +92,13 @@ class PixelShuffle(LayerKind):
         c, h, w = inputs[0]
         return (c // (args.r * args.r), h * args.r, w * args.r)
 
+    def explain(self, args: ShuffleArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        c, h, w = inputs[0]
+        r = args.r
+        return [("output", f"C/r\u00b2 x H\u00b7r x W\u00b7r = {c}/{r * r} x {h}\u00b7{r} x "
+                 f"{w}\u00b7{r} = {out[0]}x{out[1]}x{out[2]}"),
+                *derive.no_parameters(), *derive.no_macs()]
+
     def window(self, args: ShuffleArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
         from archc.layers.pool import upscaled
 
@@ -103,6 +121,10 @@ class ChannelShuffle(LayerKind):
     def check(self, args: ChannelShuffleArgs, inputs: list[Shape]) -> None:
         require_rank(inputs, (3,), self.name)
         require_divides(args.groups, inputs[0][0])
+
+    def explain(self, args: ChannelShuffleArgs, inputs: list[Shape],
+                out: Shape) -> list[derive.Line]:
+        return derive.elementwise(f"reorders the channels across {args.groups} groups")
 
     def window(self, args: ChannelShuffleArgs, inputs: list[Shape],
                out: Shape) -> tuple[Window, ...]:
