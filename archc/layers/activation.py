@@ -7,9 +7,11 @@ from archc.layers.base import (
     Args,
     Field,
     LayerKind,
+    Saved,
     Shape,
     TorchCall,
     Window,
+    prod,
     same_position,
     spatial_rank,
 )
@@ -18,12 +20,16 @@ from archc.layers.base import (
 class Activation(LayerKind):
     elementwise = True
     module: str = ""
+    keeps: str | int = 0  # what the backward reads: the input (0) or the result ("out")
 
     def window(self, args: Args, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
         return same_position(spatial_rank(out))
 
     def explain(self, args: Args, inputs: list[Shape], out: Shape) -> list[derive.Line]:
         return derive.elementwise(f"{self.doc}, on each value")
+
+    def saved(self, args: Args, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return [Saved(self.keeps, prod(out))]
 
     def torch(self, args: Args, inputs: list[Shape]) -> TorchCall:
         return TorchCall(self.module)
@@ -37,9 +43,13 @@ def _simple(kind: str, module: str, text: str) -> type[Activation]:
 ReLU = _simple("relu", "nn.ReLU", "max(0, x)")
 ReLU6 = _simple("relu6", "nn.ReLU6", "min(max(0, x), 6)")
 ReLU.inplace_arg = ReLU6.inplace_arg = True  # relu_/hardtanh_ keep their result for backward
+# backward from the result: relu (threshold), sigmoid, tanh, softmax; the rest keep the input
+ReLU.keeps = "out"
 Sigmoid = _simple("sigmoid", "nn.Sigmoid", "1 / (1 + exp(-x))")
 Sigmoid.loss_activation = True  # BCEWithLogitsLoss applies it
+Sigmoid.keeps = "out"
 Tanh = _simple("tanh", "nn.Tanh", "hyperbolic tangent")
+Tanh.keeps = "out"
 SiLU = _simple("silu", "nn.SiLU", "x * sigmoid(x), also called swish")
 Swish = _simple("swish", "nn.SiLU", "alias of silu")
 Hardswish = _simple("hardswish", "nn.Hardswish", "x * relu6(x + 3) / 6 (MobileNetV3)")
@@ -110,6 +120,7 @@ class Softmax(Activation):
     name = "softmax"
     Args = SoftmaxArgs
     loss_activation = True  # CrossEntropyLoss applies (log-)softmax itself
+    keeps = "out"
     doc = "softmax over the channel/feature axis (dim=1 of the batched tensor)"
 
     def window(self, args: SoftmaxArgs, inputs: list[Shape], out: Shape):

@@ -39,6 +39,24 @@ class Window:
         return Window(1, 0, 1)
 
 
+@dataclass(frozen=True)
+class Saved:
+    """One tensor autograd keeps for a layer's backward pass (PyTorch 2.x, training mode).
+
+    `of`: an input index (the layer's input tensor, shared with whoever else saves it), "out"
+    (its output), or None (a new tensor: indices, masks, statistics). `numel` counts elements
+    per sample unless `per_sample` is False. `nbytes`: bytes per element, or None for the
+    activation dtype."""
+
+    of: int | str | None
+    numel: Any
+    per_sample: bool = True
+    nbytes: int | None = None
+
+
+INDICES = 8  # int64 argmax indices of max pooling
+
+
 def same_position(rank: int) -> tuple[Window, ...]:
     """Each output position reads only the same position of the input(s)."""
     return (Window.same(),) * rank
@@ -102,6 +120,7 @@ class LayerKind:
     # ... on the output of a layer that makes a new tensor autograd does not keep for backward
     fresh_output: ClassVar[bool] = False
     loss_activation: ClassVar[bool] = False  # an output activation losses usually apply (lint)
+    view: ClassVar[bool] = False  # the output is a view of input 0 (same memory)
     doc: ClassVar[str] = ""
 
     def check(self, args: Args, inputs: list[Shape]) -> None:
@@ -133,6 +152,13 @@ class LayerKind:
         as (what, formula = value) lines (`archc explain`). Every kind must state its own."""
         raise NotImplementedError(f"layer kind `{self.name}` does not explain its arithmetic "
                                   "(LayerKind.explain)")
+
+    def saved(self, args: Args, inputs: list[Shape], out: Shape) -> list[Saved]:
+        """What autograd saves for this layer's backward (parameters aside), as PyTorch's
+        kernels do (checked with torch.autograd.graph.saved_tensors_hooks in the tests).
+        Every kind must state its own: there is no safe default."""
+        raise NotImplementedError(f"layer kind `{self.name}` does not state what autograd "
+                                  "saves for it (LayerKind.saved)")
 
     def kernel(self, args: Args) -> tuple[int, ...] | None:
         """Spatial kernel of a convolution, for the 1x1-bottleneck report; None otherwise."""

@@ -12,6 +12,7 @@ from archc.layers.base import (
     Field,
     LayerError,
     LayerKind,
+    Saved,
     Shape,
     TorchCall,
     Window,
@@ -149,6 +150,9 @@ class Conv(LayerKind):
     def macs(self, args: ConvArgs, inputs: list[Shape], out: Shape) -> int:
         k = per_axis(args.k, self.rank)
         return prod(out) * prod(k) * (inputs[0][0] // args.groups)
+
+    def saved(self, args: ConvArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return [Saved(0, prod(inputs[0]))]  # the input, for the weight gradient
 
     def kernel(self, args: ConvArgs) -> tuple[int, ...]:
         return per_axis(args.k, self.rank)

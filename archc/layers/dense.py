@@ -9,6 +9,7 @@ from archc.layers.base import (
     Field,
     LayerError,
     LayerKind,
+    Saved,
     Shape,
     TorchCall,
     Window,
@@ -48,6 +49,9 @@ class Linear(LayerKind):
     def window(self, args: LinearArgs, inputs: list[Shape], out: Shape) -> None:
         return None  # each output reads every feature
 
+    def saved(self, args: LinearArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return [Saved(0, inputs[0][0])]
+
     def explain(self, args: LinearArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
         n_in = inputs[0][0]
         bias = f" + {args.out}" if args.bias else " + 0 (no bias)"
@@ -67,6 +71,7 @@ class Linear(LayerKind):
 
 class Flatten(LayerKind):
     name = "flatten"
+    view = True
     doc = "flatten CxHxW to C*H*W features"
 
     def out_shape(self, args: Args, inputs: list[Shape]) -> Shape:
@@ -74,6 +79,9 @@ class Flatten(LayerKind):
 
     def window(self, args: Args, inputs: list[Shape], out: Shape) -> None:
         return None  # positions become features: the spatial layout ends here
+
+    def saved(self, args: Args, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return []
 
     def explain(self, args: Args, inputs: list[Shape], out: Shape) -> list[derive.Line]:
         return [("output", "features = " + derive.product(list(inputs[0]), out[0])),
@@ -104,6 +112,14 @@ class Dropout(LayerKind):
     def _unit(self) -> str:
         return "value"
 
+    def saved(self, args: DropoutArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        # the scaled keep-mask, in the activation dtype on the CPU (CUDA's fused kernel keeps
+        # one byte per element); p=0 is skipped
+        return [Saved(None, self._mask(out))] if args.p > 0 else []
+
+    def _mask(self, out: Shape):
+        return prod(out)
+
     def torch(self, args: DropoutArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.Dropout", (), {"p": args.p}, defaults={"p": 0.5})
 
@@ -117,6 +133,9 @@ class Dropout2d(Dropout):
 
     def _unit(self) -> str:
         return "whole channel"
+
+    def _mask(self, out: Shape):
+        return out[0]
 
     def torch(self, args: DropoutArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.Dropout2d", (), {"p": args.p}, defaults={"p": 0.5})
@@ -140,6 +159,10 @@ class BatchNorm(LayerKind):
 
     def window(self, args: BatchNormArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
         return same_position(spatial_rank(out))  # running statistics (eval mode)
+
+    def saved(self, args: BatchNormArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        # the input, and the batch mean and inverse std per channel
+        return [Saved(0, prod(inputs[0])), Saved(None, 2 * inputs[0][0], per_sample=False)]
 
     def explain(self, args: BatchNormArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
         c = inputs[0][0]

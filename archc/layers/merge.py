@@ -7,6 +7,7 @@ from archc.layers import derive
 from archc.layers.base import (
     LayerError,
     LayerKind,
+    Saved,
     Shape,
     TorchCall,
     Window,
@@ -56,6 +57,9 @@ class Add(LayerKind):
     def window(self, args, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
         return same_position(spatial_rank(out))  # a broadcast input: see archc.insight.rf
 
+    def saved(self, args, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return []  # a sum's gradient needs no values
+
     def explain(self, args, inputs: list[Shape], out: Shape) -> list[derive.Line]:
         shapes = f" {self.symbol} ".join(fmt_shape(s) for s in inputs)
         return [("computes", f"elementwise {shapes} -> {fmt_shape(out)} (axes of size 1 "
@@ -69,6 +73,16 @@ class Mul(Add):
     name = "mul"
     symbol = "*"
     doc = "mul(x, ...): elementwise product with broadcasting (squeeze-and-excitation gates)"
+
+    def saved(self, args, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return [Saved(i, _numel(shape)) for i, shape in enumerate(inputs)]  # each factor
+
+
+def _numel(shape: Shape):
+    total = 1
+    for d in shape:
+        total = total * d
+    return total
 
 
 class Concat(LayerKind):
@@ -91,6 +105,9 @@ class Concat(LayerKind):
 
     def window(self, args, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
         return same_position(spatial_rank(out))
+
+    def saved(self, args, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return []
 
     def explain(self, args, inputs: list[Shape], out: Shape) -> list[derive.Line]:
         channels = " + ".join(str(s[0]) for s in inputs)

@@ -7,9 +7,11 @@ from archc.layers.base import (
     Args,
     Field,
     LayerKind,
+    Saved,
     Shape,
     TorchCall,
     Window,
+    prod,
     require_divides,
     require_rank,
     same_position,
@@ -36,6 +38,9 @@ class GroupNorm(LayerKind):
 
     def window(self, args: GroupNormArgs, inputs: list[Shape], out: Shape) -> None:
         return None  # mean and variance over every position of the sample, also in eval
+
+    def saved(self, args: GroupNormArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return [Saved(0, prod(inputs[0])), Saved(None, 2 * args.groups)]  # + mean, rstd
 
     def explain(self, args: GroupNormArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
         c = inputs[0][0]
@@ -68,6 +73,12 @@ class InstanceNorm(LayerKind):
     def window(self, args: InstanceNormArgs, inputs: list[Shape], out: Shape) -> None:
         return None  # per-sample statistics over every position (no running stats)
 
+    def saved(self, args: InstanceNormArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        # batch norm over a (1, N*C, ...) view: the input, mean and inverse std per channel of
+        # each sample, and the affine weight repeated per sample
+        c = inputs[0][0]
+        return [Saved(0, prod(inputs[0])), Saved(None, (3 if args.affine else 2) * c)]
+
     def explain(self, args: InstanceNormArgs, inputs: list[Shape],
                 out: Shape) -> list[derive.Line]:
         return _norm_lines("all positions of each channel", args.affine, inputs[0][0])
@@ -97,6 +108,13 @@ class LocalResponseNorm(LayerKind):
 
     def window(self, args: LrnArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
         return same_position(spatial_rank(out))  # neighbouring channels, same position
+
+    def saved(self, args: LrnArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        # written with elementary ops: the input, the squares padded to C + size - 1 channels,
+        # and two CxHxW intermediates (the divisor and its power)
+        c, *rest = inputs[0]
+        return [Saved(0, prod(inputs[0])), Saved(None, (c + args.size - 1) * prod(rest)),
+                Saved(None, 2 * prod(inputs[0]))]
 
     def explain(self, args: LrnArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
         return derive.elementwise(f"x / (k + \u03b1/n\u00b7sum of x\u00b2 over {args.size} "

@@ -8,15 +8,18 @@ from typing import Literal
 from archc.errors import Code
 from archc.layers import derive
 from archc.layers.base import (
+    INDICES,
     Args,
     Field,
     LayerError,
     LayerKind,
+    Saved,
     Shape,
     TorchCall,
     Window,
     fmt_shape,
     per_axis,
+    prod,
     require_rank,
 )
 from archc.layers.conv import Axes, check_window, floor_warnings, sliding_windows, window_out
@@ -65,6 +68,9 @@ class MaxPool(LayerKind):
     def window(self, args: PoolArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
         return sliding_windows(*self._geometry(args))  # ceil mode adds windows, not reach
 
+    def saved(self, args: PoolArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return [Saved(0, prod(inputs[0])), Saved(None, prod(out), nbytes=INDICES)]
+
     def explain(self, args: PoolArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
         lines = derive.window_lines(inputs[0][1:], *self._geometry(args), out[1:], args.ceil)
         lines.append(("channels", f"each of the {inputs[0][0]} channels pooled separately"))
@@ -86,6 +92,9 @@ class AvgPool(MaxPool):
     Args = AvgPoolArgs
     module = "nn.AvgPool2d"
     doc = "average pooling: avgpool(k, s=k, p=0, ceil=false, count_include_pad=true)"
+
+    def saved(self, args: AvgPoolArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return [Saved(0, prod(inputs[0]))]
 
     def torch(self, args: AvgPoolArgs, inputs: list[Shape]) -> TorchCall:
         kwargs = {"stride": args.s, "padding": args.p, "ceil_mode": args.ceil,
@@ -128,6 +137,10 @@ class AdaptiveAvgPool(LayerKind):
     def out_shape(self, args: AdaptiveArgs, inputs: list[Shape]) -> Shape:
         return (inputs[0][0], *per_axis(args.size, 2))
 
+    def saved(self, args: AdaptiveArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        # a 1x1 output is computed as a mean, which keeps nothing
+        return [] if prod(out[1:]) == 1 else [Saved(0, prod(inputs[0]))]
+
     def explain(self, args: AdaptiveArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
         sizes = "x".join(str(v) for v in inputs[0][1:])
         return [("output", f"fixed {fmt_shape(out[1:])}: output o pools input rows "
@@ -153,6 +166,9 @@ class AdaptiveMaxPool(AdaptiveAvgPool):
     module = "nn.AdaptiveMaxPool2d"
     doc = "adaptive max pooling to a fixed HxW: adaptive_maxpool(size)"
 
+    def saved(self, args: AdaptiveArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return [Saved(0, prod(inputs[0])), Saved(None, prod(out), nbytes=INDICES)]
+
 
 class GlobalAvgPool(LayerKind):
     name = "global_avgpool"
@@ -168,6 +184,9 @@ class GlobalAvgPool(LayerKind):
     def window(self, args: Args, inputs: list[Shape], out: Shape) -> None:
         return None  # every output value pools the whole map
 
+    def saved(self, args: Args, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return []  # a mean keeps nothing
+
     def explain(self, args: Args, inputs: list[Shape], out: Shape) -> list[derive.Line]:
         return [("output", f"one value per channel: {fmt_shape(inputs[0])} -> "
                  f"{fmt_shape(out)}"), *derive.no_parameters(), *derive.no_macs()]
@@ -180,6 +199,9 @@ class GlobalMaxPool(GlobalAvgPool):
     name = "global_maxpool"
     module = "nn.AdaptiveMaxPool2d"
     doc = "global max pooling to Cx1x1"
+
+    def saved(self, args: Args, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return [Saved(0, prod(inputs[0])), Saved(None, prod(out), nbytes=INDICES)]
 
 
 class UpsampleArgs(Args):
@@ -206,6 +228,9 @@ class Upsample(LayerKind):
         # bilinear, align_corners=False: source x = (o + 1/2)/f - 1/2 reads floor(x), floor(x)+1
         f = args.scale
         return (Window(Fraction(1, f), Fraction(1, 2 * f) - Fraction(3, 2), 3),) * 2
+
+    def saved(self, args: UpsampleArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return []  # only sizes
 
     def explain(self, args: UpsampleArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
         _, h, w = inputs[0]

@@ -9,6 +9,7 @@ from archc.layers.base import (
     Field,
     LayerError,
     LayerKind,
+    Saved,
     Shape,
     TorchCall,
     Window,
@@ -22,6 +23,7 @@ from archc.layers.base import (
 class Identity(LayerKind):
     name = "identity"
     elementwise = True
+    view = True
     doc = "passes its input through (a placeholder, e.g. an empty stage)"
 
     def window(self, args: Args, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
@@ -29,6 +31,9 @@ class Identity(LayerKind):
 
     def explain(self, args: Args, inputs: list[Shape], out: Shape) -> list[derive.Line]:
         return derive.elementwise("passes the input through")
+
+    def saved(self, args: Args, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return []
 
     def torch(self, args: Args, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.Identity")
@@ -56,6 +61,9 @@ class ZeroPad(LayerKind):
         left, right, top, bottom = self._sides(args)
         c, h, w = inputs[0]
         return (c, h + top + bottom, w + left + right)
+
+    def saved(self, args: ZeroPadArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return []  # moves values only
 
     def explain(self, args: ZeroPadArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
         left, right, top, bottom = self._sides(args)
@@ -92,6 +100,9 @@ class PixelShuffle(LayerKind):
         c, h, w = inputs[0]
         return (c // (args.r * args.r), h * args.r, w * args.r)
 
+    def saved(self, args: ShuffleArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return []  # moves values only
+
     def explain(self, args: ShuffleArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
         c, h, w = inputs[0]
         r = args.r
@@ -121,6 +132,9 @@ class ChannelShuffle(LayerKind):
     def check(self, args: ChannelShuffleArgs, inputs: list[Shape]) -> None:
         require_rank(inputs, (3,), self.name)
         require_divides(args.groups, inputs[0][0])
+
+    def saved(self, args: ChannelShuffleArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return []  # moves values only
 
     def explain(self, args: ChannelShuffleArgs, inputs: list[Shape],
                 out: Shape) -> list[derive.Line]:

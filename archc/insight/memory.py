@@ -1,0 +1,125 @@
+"""Training and inference memory: parameters, gradients, optimizer state, and the activations
+autograd keeps for the backward pass, layer by layer.
+
+What each layer keeps comes from its kind (`LayerKind.saved`: its input, its output, or new
+tensors such as max-pool indices, dropout masks, normalisation statistics). A tensor kept by
+several layers (a ReLU's output that the next convolution also keeps) is counted once, and a
+view (flatten) is the memory of the tensor it views; an in-place activation writes into its
+input, so the count is the same whichever way codegen emits it. Figures are bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from archc.api import Model
+
+DTYPE_BYTES = {"fp32": 4, "float32": 4, "bf16": 2, "bfloat16": 2, "fp16": 2, "float16": 2,
+               "fp64": 8, "float64": 8}
+# optimizer state per parameter, in parameter-sized tensors (torch.optim defaults)
+OPTIMIZER_STATES = {"none": 0, "sgd": 0, "momentum": 1, "rmsprop": 1, "adagrad": 1, "adam": 2,
+                    "adamw": 2}
+
+
+@dataclass(frozen=True)
+class LayerMemory:
+    name: str
+    kind: str
+    saved_bytes: int  # tensors this layer is the first to keep for backward
+    output_bytes: int
+
+
+@dataclass
+class Memory:
+    batch: int
+    dtype: str
+    optimizer: str
+    params_bytes: int
+    grads_bytes: int
+    optimizer_bytes: int
+    saved_bytes: int  # activations autograd keeps for backward, all layers (heads included)
+    inference_peak_bytes: int  # parameters + the most activation memory live at once (no grad)
+    layers: list[LayerMemory] = field(default_factory=list)
+
+    @property
+    def training_bytes(self) -> int:
+        """Parameters + gradients + optimizer state + saved activations: what stays allocated
+        from the end of the forward pass into the backward pass."""
+        return self.params_bytes + self.grads_bytes + self.optimizer_bytes + self.saved_bytes
+
+
+def estimate(model: Model, batch: int = 1, dtype: str = "fp32",
+             optimizer: str = "adamw") -> Memory:
+    size = DTYPE_BYTES[dtype]
+    params = model.analysis.totals.params * size
+    layers, saved = _saved(model, batch, size)
+    return Memory(batch, dtype, optimizer, params, params, OPTIMIZER_STATES[optimizer] * params,
+                  saved, params + _inference_peak(model, batch, size), layers)
+
+
+def _nodes(model: Model):
+    """(graph node, layer node, its analysis row, input graph nodes), in dataflow order."""
+    rows = {row.name: row for row in model.analysis.layers}
+    for node, data in model.built.graph.nodes(data=True):
+        if node and data["layer"].name in rows:
+            yield node, data["layer"], rows[data["layer"].name], data["inputs"]
+
+
+def _saved(model: Model, batch: int, size: int) -> tuple[list[LayerMemory], int]:
+    memory: dict[int, int] = {}  # graph node -> the node whose memory its output is
+    grad = {0: False}  # does the tensor require grad? The input does not.
+    kept: set = set()
+    layers, total = [], 0
+    for node, layer, row, inputs in _nodes(model):
+        kind = layer.kind
+        memory[node] = memory.get(inputs[0], inputs[0]) if kind.view else node
+        grad[node] = row.params > 0 or any(grad.get(i, False) for i in inputs)
+        here = 0
+        # autograd records a layer only if it has parameters or an input needing a gradient
+        items = kind.saved(layer.args, list(row.inputs), row.output) if grad[node] else []
+        for index, item in enumerate(items):
+            if item.of is None:
+                key = (node, index)
+            elif item.of == "out":
+                key = memory[node]
+            else:
+                key = memory.get(inputs[item.of], inputs[item.of])
+            if key in kept:
+                continue
+            kept.add(key)
+            here += item.numel * (batch if item.per_sample else 1) * (item.nbytes or size)
+        total += here
+        layers.append(LayerMemory(row.name, row.kind, here, _numel(row.output) * batch * size))
+    return layers, total
+
+
+def _numel(shape) -> int:
+    total = 1
+    for d in shape:
+        total *= d
+    return total
+
+
+def _inference_peak(model: Model, batch: int, size: int) -> int:
+    """Walk the main path keeping every tensor until its last reader has run: the largest sum
+    of live tensors (the input included). Views and in-place activations whose input dies with
+    them add nothing."""
+    steps = [s for s in _nodes(model) if s[2].side is None]
+    last_use: dict[int, int] = {}
+    for node, _, _, inputs in steps:
+        for source in inputs:
+            last_use[source] = node
+    live = {0: _numel(model.analysis.input) * batch * size}
+    peak = live[0]
+    for node, layer, row, inputs in steps:
+        in_place = layer.kind.view or (layer.kind.inplace_arg and last_use.get(inputs[0]) == node)
+        live[node] = 0 if in_place else _numel(row.output) * batch * size
+        if in_place and inputs[0] in live:  # the same memory now belongs to this node
+            live[node], live[inputs[0]] = live[inputs[0]], 0
+        peak = max(peak, sum(live.values()))
+        for source in set(inputs):
+            if last_use.get(source) == node:
+                live.pop(source, None)
+        if node not in last_use and node != model.built.output:
+            live.pop(node, None)
+    return peak

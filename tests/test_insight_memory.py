@@ -1,0 +1,111 @@
+"""Memory: the bytes autograd saves for backward, measured with
+torch.autograd.graph.saved_tensors_hooks on the emitted module in training mode (unique storages,
+parameters and buffers excluded), equal archc's figure within TOLERANCE for every spec of the
+zoo, the examples and the every-kind test file."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+import archc
+from archc.cli import main
+from archc.errors import ArchcError
+from archc.insight.memory import estimate
+from tests.conftest import ROOT, spec_paths
+
+torch = pytest.importorskip("torch")
+
+TOLERANCE = 0.01  # relative; the per-spec differences measured are listed in the README
+BATCH = 2
+SIZES = (64, 96, 128, 160, 224)  # the smallest input each spec accepts keeps the test fast
+
+
+def _model(path, network=None):
+    """The spec at the smallest input size it accepts (3 channels kept)."""
+    model = archc.load(path, network)
+    c, *spatial = model.analysis.input
+    if len(spatial) != 2:
+        return model
+    for size in SIZES:
+        if size >= min(spatial):
+            return model
+        try:
+            return archc.load(path, network, (c, size, size))
+        except ArchcError:
+            continue
+    return model
+
+
+def measure_saved(model, dtype=torch.float32) -> int:
+    from archc.codegen.build import import_source
+    from archc.codegen.pytorch import generate
+
+    generated = generate(model)
+    torch.manual_seed(0)
+    net = getattr(import_source(generated.source), generated.class_name)().to(dtype).train()
+    state = {t.untyped_storage().data_ptr() for t in (*net.parameters(), *net.buffers())}
+    storages: dict[int, int] = {}
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in state:
+            storages[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    x = torch.randn(BATCH, *model.analysis.input, dtype=dtype)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        net(x)
+    return sum(storages.values())
+
+
+def _cases():
+    cases = []
+    for path in spec_paths(with_test_data=True):
+        text = path.read_text()
+        names = [line.split()[1] for line in text.splitlines() if line.startswith("network ")]
+        cases += [(path, name) for name in names] if len(names) > 1 else [(path, None)]
+    return cases
+
+
+@pytest.mark.parametrize("path,network", _cases(),
+                         ids=lambda v: getattr(v, "stem", v) or "")
+def test_saved_activation_bytes_match_pytorch(path, network):
+    model = _model(path, network)
+    measured = measure_saved(model)
+    predicted = estimate(model, batch=BATCH).saved_bytes
+    assert abs(predicted - measured) <= TOLERANCE * measured, (predicted, measured)
+
+
+def test_bf16_halves_the_saved_bytes_and_matches():
+    model = _model(ROOT / "specs/resnet18.arch")
+    measured = measure_saved(model, torch.bfloat16)
+    predicted = estimate(model, batch=BATCH, dtype="bf16").saved_bytes
+    assert abs(predicted - measured) <= TOLERANCE * measured
+
+
+def test_parameters_gradients_and_adamw_state():
+    """AdamW keeps exp_avg and exp_avg_sq per parameter: measured on the optimizer itself."""
+    model = archc.load(ROOT / "examples/lenet5.arch")
+    from archc.codegen.build import import_source
+    from archc.codegen.pytorch import generate
+
+    generated = generate(model)
+    net = getattr(import_source(generated.source), generated.class_name)()
+    opt = torch.optim.AdamW(net.parameters())
+    net(torch.randn(2, *model.analysis.input)).sum().backward()
+    opt.step()
+    state = sum(t.numel() * t.element_size() for s in opt.state.values() for t in s.values()
+                if t.dim() > 0)
+    grads = sum(p.grad.numel() * p.grad.element_size() for p in net.parameters())
+    memory = estimate(model, dtype="fp32", optimizer="adamw")
+    assert memory.optimizer_bytes == state and memory.grads_bytes == grads
+    assert memory.params_bytes == 4 * 61_706  # reference-figures.md: LeNet-5 parameters
+
+
+def test_memory_command_and_params_totals():
+    out = CliRunner().invoke(main, ["memory", str(ROOT / "specs/resnet18.arch"), "--batch", "64",
+                                    "--dtype", "bf16", "--optimizer", "adamw"]).output
+    assert "saved for backward" in out.lower() and "AdamW" in out
+    params = CliRunner().invoke(main, ["params", str(ROOT / "specs/resnet18.arch")]).output
+    assert "Training memory" in params
