@@ -98,9 +98,9 @@ def main() -> None:
 
 def _register() -> None:
     # Command modules import heavy stages lazily inside their bodies, so start-up stays fast.
-    from archc.cli import build, check, explain
+    from archc.cli import build, check, explain, memory
 
-    for command in (check.check, check.params, build.build, explain.explain):
+    for command in (check.check, check.params, build.build, explain.explain, memory.memory):
         main.add_command(command)
     from archc.cli import lint
 

@@ -123,3 +123,60 @@ def _inference_peak(model: Model, batch: int, size: int) -> int:
         if node not in last_use and node != model.built.output:
             live.pop(node, None)
     return peak
+
+
+OPTIMIZER_NAMES = {"none": "no optimizer", "sgd": "SGD", "momentum": "SGD with momentum",
+                   "rmsprop": "RMSprop", "adagrad": "Adagrad", "adam": "Adam", "adamw": "AdamW"}
+
+
+def summary_lines(m: Memory, params: int) -> list[tuple[str, str]]:
+    from archc.report import human_bytes
+
+    states = OPTIMIZER_STATES[m.optimizer]
+    return [
+        ("Parameters", f"{human_bytes(m.params_bytes)}  ({params:,} x {DTYPE_BYTES[m.dtype]} B)"),
+        ("Gradients", f"{human_bytes(m.grads_bytes)}  (one per parameter)"),
+        (f"Optimizer state ({OPTIMIZER_NAMES[m.optimizer]})",
+         f"{human_bytes(m.optimizer_bytes)}  ({states} value(s) per parameter)"),
+        ("Saved for backward", f"{human_bytes(m.saved_bytes)}  (activations autograd keeps, "
+                               f"batch {m.batch})"),
+        ("Training total", f"{human_bytes(m.training_bytes)}  (the four above)"),
+        ("Inference peak", f"{human_bytes(m.inference_peak_bytes)}  (parameters + the most "
+                           "activations live at once, no grad)"),
+    ]
+
+
+def to_dict(m: Memory, model: Model) -> dict:
+    return {"schema_version": 1, "network": model.analysis.network, "batch": m.batch,
+            "dtype": m.dtype, "optimizer": m.optimizer, "params_bytes": m.params_bytes,
+            "grads_bytes": m.grads_bytes, "optimizer_bytes": m.optimizer_bytes,
+            "saved_bytes": m.saved_bytes, "training_bytes": m.training_bytes,
+            "inference_peak_bytes": m.inference_peak_bytes,
+            "layers": [{"name": x.name, "kind": x.kind, "saved_bytes": x.saved_bytes,
+                        "output_bytes": x.output_bytes} for x in m.layers]}
+
+
+def memory_table(model: Model, m: Memory, depth: int | None = None, width: int | None = None,
+                 ascii_only: bool = False) -> str:
+    from archc.insight.fold import fold, tree
+    from archc.insight.table import Col, render
+    from archc.layers.base import fmt_shape
+    from archc.report import human_bytes
+
+    saved = {x.name: x.saved_bytes for x in m.layers}
+    times = " x " if ascii_only else " \u00d7 "
+    rows = []
+    for row in fold(tree(model.expanded.body, model.analysis), depth):
+        kind = row.kind + (f"{times}{row.count}" if row.count > 1 else "")
+        kept = sum(saved.get(r.name, 0) for r in row.layers)
+        share = f"{100 * kept / m.saved_bytes:.2f}" if m.saved_bytes else "0.00"
+        rows.append([row.name, kind, fmt_shape(row.last.output), human_bytes(kept), share])
+    a = model.analysis
+    lines = [f"{a.network}  input {fmt_shape(a.input)}, batch {m.batch}, {m.dtype}, "
+             f"{OPTIMIZER_NAMES[m.optimizer]}", ""]
+    lines += render([Col("Layer", wrap=1), Col("Kind", wrap=2), Col("Output"),
+                     Col("Saved", numeric=True), Col("% saved", numeric=True)],
+                    rows, width, ascii_only)
+    pairs = summary_lines(m, a.totals.params)
+    label = max(len(k) for k, _ in pairs)
+    return "\n".join([*lines, "", *(f"{k.ljust(label)}  {v}" for k, v in pairs)]) + "\n"

@@ -28,8 +28,9 @@ def params_table(model: Model, view: View | None = None, depth: int | None = Non
     lines = [f"{a.network}  input {fmt_shape(a.input)}", ""]
     lines += render(cols, cells, width, ascii_only)
     lines.append("")
-    label_width = max(len(label) for label, _ in totals_lines(a, view))
-    lines += [f"{label.ljust(label_width)}  {value}" for label, value in totals_lines(a, view)]
+    totals = [*totals_lines(a, view), _training_line(model, view)]
+    label_width = max(len(label) for label, _ in totals)
+    lines += [f"{label.ljust(label_width)}  {value}" for label, value in totals]
     if a.bottlenecks:
         lines += ["", "1x1 bottlenecks"]
         b_cols = [Col("Conv", wrap=1), Col("After 1x1", wrap=2), Col("Direct MACs", numeric=True),
@@ -60,3 +61,12 @@ def json_document(model: Model, view: View | None = None) -> dict:
     for layer in doc["layers"]:
         layer["receptive_field"] = fields.to_json(layer["name"])
     return doc
+
+
+def _training_line(model: Model, view: View) -> tuple[str, str]:
+    from archc.insight.memory import estimate
+    from archc.report import human_bytes
+
+    m = estimate(model, view.batch)
+    return ("Training memory", f"{human_bytes(m.training_bytes)} fp32 with AdamW, batch "
+            f"{view.batch} ({human_bytes(m.saved_bytes)} saved for backward; `archc memory`)")
