@@ -109,3 +109,11 @@ def test_memory_command_and_params_totals():
     assert "saved for backward" in out.lower() and "AdamW" in out
     params = CliRunner().invoke(main, ["params", str(ROOT / "specs/resnet18.arch")]).output
     assert "Training memory" in params
+
+
+def test_inference_peak_by_hand():
+    """1x8x8 -> conv 4 (3x3, p=1) -> relu (in place) -> conv 2 (1x1), fp32: the relu output
+    (256 values) and the last conv's output (128) are live together: 384 * 4 = 1,536 bytes,
+    more than input + first conv (64 + 256 = 320 values); parameters (36+4) + (8+2) = 50."""
+    model = archc.loads("network P { input 1x8x8 conv(4, k=3, p=1) relu conv(2, k=1) }")
+    assert estimate(model).inference_peak_bytes == 1_536 + 50 * 4
