@@ -110,18 +110,20 @@ def _inference_peak(model: Model, batch: int, size: int) -> int:
         for source in inputs:
             last_use[source] = node
     live = {0: _numel(model.analysis.input) * batch * size}
-    peak = live[0]
+    total = peak = live[0]
     for node, layer, row, inputs in steps:
         in_place = layer.kind.view or (layer.kind.inplace_arg and last_use.get(inputs[0]) == node)
-        live[node] = 0 if in_place else _numel(row.output) * batch * size
-        if in_place and inputs[0] in live:  # the same memory now belongs to this node
-            live[node], live[inputs[0]] = live[inputs[0]], 0
-        peak = max(peak, sum(live.values()))
+        if in_place:  # the same memory now belongs to this node
+            live[node] = live.pop(inputs[0], 0)
+        else:
+            live[node] = _numel(row.output) * batch * size
+            total += live[node]
+        peak = max(peak, total)
         for source in set(inputs):
-            if last_use.get(source) == node:
-                live.pop(source, None)
-        if node not in last_use and node != model.built.output:
-            live.pop(node, None)
+            if last_use.get(source) == node and source in live:
+                total -= live.pop(source)
+        if node not in last_use and node != model.built.output and node in live:
+            total -= live.pop(node)
     return peak
 
 
