@@ -82,3 +82,19 @@ def test_unknown_code_and_layer_are_usage_errors():
     result = CliRunner().invoke(main, ["explain", str(ROOT / "specs/resnet18.arch"), "--layer",
                                        "layer1.0.conv3"])
     assert result.exit_code == 2 and "layer1.0.conv1" in result.output
+
+
+def test_grouped_and_transposed_derivations_by_hand():
+    """Depthwise 8 -> 16, 3x3: 3*3*1*16 + 16 = 160; 4 groups on 16 channels, 3x3 dilated 2:
+    3*3*4*16 + 16 = 592 and (15 + 4 - 2*2 - 1)/1 + 1 = 15; transposed 16 -> 4, k4 s2 p1 on 7:
+    (7-1)*2 - 2 + 3 + 0 + 1 = 14 and 4*4*16*4 + 4 = 1,028 (torch.nn.ConvTranspose2d docs)."""
+    model = archc.loads("network G { input 8x15x15 conv(16, k=3, groups=8, p=1) "
+                        "conv(16, k=3, groups=4, d=2, p=2) maxpool(3, s=2, ceil=true) "
+                        "conv_t(4, k=4, s=2, p=1) }")
+    text = explain_network(model)
+    assert "depthwise" in text and "3\u00b73\u00b71\u00b716 + 16 = 160" in text
+    assert "3\u00b73\u00b74\u00b716 + 16 = 592" in text
+    assert "floor((15 + 2\u00b72 \u2212 2\u00b7(3\u22121) \u2212 1)/1) + 1 = 15" in text
+    assert "ceil((15 + 2\u00b70 \u2212 (3\u22121) \u2212 1)/2) + 1 = 7" in text
+    assert "(7\u22121)\u00b72 \u2212 2\u00b71 + 1\u00b7(4\u22121) + 0 + 1 = 14" in text
+    assert "4\u00b74\u00b716\u00b74 + 4 = 1,028" in text

@@ -171,12 +171,13 @@ class Conv(LayerKind):
                 f"{g} groups: each kernel sees D/groups = {c_in}/{g} = {depth} channels"
             lines.append(("groups", what))
         f = "\u00b7".join("F" for _ in k)
+        d_text = "(D/groups)" if g > 1 else "D"
         bias = f" + {args.out}" if args.bias else " + 0 (no bias)"
         params = self.params(args, inputs)
-        lines.append(("params", f"{f}\u00b7D\u00b7K + K = "
+        lines.append(("params", f"{f}\u00b7{d_text}\u00b7K + K = "
                       + "\u00b7".join(derive.n(x) for x in (*k, depth, args.out))
                       + f"{bias} = {derive.n(params)}"))
-        lines.append(("MACs", "output positions \u00b7 K \u00b7 " + f"{f}\u00b7D = "
+        lines.append(("MACs", "output positions \u00b7 K \u00b7 " + f"{f}\u00b7{d_text} = "
                       + derive.product([*out[1:], args.out, *k, depth],
                                        self.macs(args, inputs, out))))
         return lines
