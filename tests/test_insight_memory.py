@@ -117,3 +117,12 @@ def test_inference_peak_by_hand():
     more than input + first conv (64 + 256 = 320 values); parameters (36+4) + (8+2) = 50."""
     model = archc.loads("network P { input 1x8x8 conv(4, k=3, p=1) relu conv(2, k=1) }")
     assert estimate(model).inference_peak_bytes == 1_536 + 50 * 4
+
+
+def test_params_json_carries_memory_totals():
+    import json
+
+    doc = json.loads(CliRunner().invoke(main, ["params", str(ROOT / "examples/lenet5.arch"),
+                                               "--format", "json"]).output)
+    # fp32 AdamW: params + grads + 2 states = 4 x 61,706 x 4 bytes, plus what autograd saves
+    assert doc["memory"]["training_bytes"] == 16 * 61_706 + doc["memory"]["saved_bytes"]

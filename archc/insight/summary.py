@@ -60,6 +60,12 @@ def json_document(model: Model, view: View | None = None) -> dict:
     fields = receptive_fields(model)
     for layer in doc["layers"]:
         layer["receptive_field"] = fields.to_json(layer["name"])
+    from archc.insight.memory import estimate
+
+    m = estimate(model, (view or View()).batch)
+    doc["memory"] = {"dtype": m.dtype, "optimizer": m.optimizer, "saved_bytes": m.saved_bytes,
+                     "training_bytes": m.training_bytes,
+                     "inference_peak_bytes": m.inference_peak_bytes}
     return doc
 
 
