@@ -19,6 +19,17 @@ from archc.cli import (
 )
 from archc.errors import ArchcError
 
+INSTALL_TORCH = "Install it to verify: pip install torch (or the `torch` extra of archc-cnn)."
+
+
+def _torch_installed() -> bool:
+    """Whether torch can be imported, without importing it (a None entry in sys.modules, as
+    left by a failed import, counts as missing)."""
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        return False
+
 
 @click.command()
 @spec_argument
@@ -36,11 +47,14 @@ def build(spec: str, output: str, network: str | None, input_shape: str | None,
     from archc.codegen.pytorch import generate
 
     _require_file(spec)
+    has_torch = _torch_installed()
+    if verify and not has_torch:
+        raise click.UsageError(f"--verify needs PyTorch, which is not installed. {INSTALL_TORCH}")
     model, sources = load_or_exit(spec, network, input_shape, max_layers)
     try:
         generated = generate(model, spec)
         if verify is None:
-            verify = importlib.util.find_spec("torch") is not None
+            verify = has_torch
         if verify:
             from archc.codegen.build import verify as check_module
 
@@ -54,6 +68,8 @@ def build(spec: str, output: str, network: str | None, input_shape: str | None,
     from archc.fileio import atomic_write
 
     atomic_write(output, generated.source)
-    status = "verified against the analyzer" if verify else "not verified (--no-verify)"
+    status = ("verified against the analyzer" if verify
+              else "not verified (--no-verify)" if has_torch
+              else f"not verified: PyTorch is not installed. {INSTALL_TORCH}")
     click.echo(f"wrote {output}: class {generated.class_name}, "
                f"{model.analysis.totals.params:,} parameters, {status}", err=True)

@@ -32,11 +32,13 @@ from archc.errors import ArchcError
 @input_option
 @max_layers_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
-              default="text", show_default=True)
+              default="text", show_default=True,
+              help="text for people, markdown for a pull-request comment, json for tools.")
 @click.option("--fail-on", "limits", multiple=True, metavar="METRIC+LIMIT",
               help="Exit 1 when params, macs or memory (saved activations) grows by more than "
                    "LIMIT: a percentage or a count, e.g. params+10%, macs+50M. Repeatable.")
-@click.option("--width", type=click.IntRange(min=40), default=None, metavar="COLS")
+@click.option("--width", type=click.IntRange(min=40), default=None, metavar="COLS",
+              help="Wrap names to fit COLS columns (default: the terminal's width).")
 def diff(old: str, new: str | None, rev: str | None, network: str | None,
          input_shape: str | None, max_layers: int | None, fmt: str, limits: tuple[str, ...],
          width: int | None) -> None:

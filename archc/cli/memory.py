@@ -19,15 +19,18 @@ OPTIMIZERS = ("adamw", "adam", "sgd", "momentum", "rmsprop", "adagrad", "none")
 @network_option
 @input_option
 @max_layers_option
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Samples per training step (activations scale with it).")
 @click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True,
               help="Dtype of parameters and activations (a model cast with .to(dtype)).")
-@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adamw", show_default=True)
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adamw", show_default=True,
+              help="Its state per parameter: adamw/adam 2, momentum/rmsprop/adagrad 1, sgd 0.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
+              show_default=True, help="table for people, json for other tools.")
 @click.option("--depth", type=click.IntRange(min=1), default=None, metavar="N",
               help="Fold blocks and containers nested deeper than N into one row each.")
-@click.option("--width", type=click.IntRange(min=40), default=None, metavar="COLS")
+@click.option("--width", type=click.IntRange(min=40), default=None, metavar="COLS",
+              help="Wrap names to fit COLS columns (default: the terminal's width).")
 @click.option("--ascii", "ascii_only", is_flag=True, help="ASCII rules.")
 def memory(spec: str, network: str | None, input_shape: str | None, max_layers: int | None,
            batch: int, dtype: str, optimizer: str, fmt: str, depth: int | None,
