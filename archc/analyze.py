@@ -16,7 +16,7 @@ from archc.errors import ArchcError, Code, Diagnostic
 from archc.expand import ExpandedNetwork, LayerNode, Limits
 from archc.graph import Built
 from archc.layers import Args, LayerError, LayerKind
-from archc.layers.base import Shape, fmt_shape, prod
+from archc.layers.base import ChannelsLast, Shape, fmt_shape, prod
 
 BYTES_PER_VALUE = 4  # activation memory is reported for float32
 
@@ -124,8 +124,8 @@ class _Rules:
 
     def apply(self, kind: LayerKind, args: Args, inputs: tuple[Shape, ...]):
         """(output, params, MACs, warnings), or the LayerError the layer raises."""
-        try:
-            key = (kind.name, args, inputs)
+        try:  # the layout is part of the key: ChannelsLast((4, 4, 8)) == (4, 4, 8)
+            key = (kind.name, args, inputs, tuple(isinstance(s, ChannelsLast) for s in inputs))
             return self.memo[key]
         except TypeError:  # an unhashable argument value: just compute
             return self._compute(kind, args, inputs)
@@ -152,9 +152,15 @@ class _Rules:
 
 def _layer(kind: LayerKind, args: Args, inputs: list[Shape], limits: Limits) -> Shape:
     """The checked output shape of one layer."""
+    if not kind.channels_last and any(isinstance(s, ChannelsLast) for s in inputs):
+        shape = next(s for s in inputs if isinstance(s, ChannelsLast))
+        back = ", ".join(map(str, (0, len(shape), *range(1, len(shape)))))
+        raise LayerError(Code.RANK_MISMATCH, f"{kind.name} expects channels first but got "
+                         f"{fmt_shape(shape)}", f"`permute({back})` puts the channels first")
     kind.check_args(args)
     kind.check(args, inputs)
-    out = tuple(kind.out_shape(args, inputs))
+    out = kind.out_shape(args, inputs)
+    out = out if isinstance(out, tuple) else tuple(out)
     if any(d < 1 for d in out):
         raise LayerError(Code.KERNEL_TOO_LARGE, f"{kind.name} produces an empty tensor "
                          f"{fmt_shape(out)}", "the input is too small for this layer")

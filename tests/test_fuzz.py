@@ -28,6 +28,8 @@ import archc
 from archc.errors import ArchcError, render
 from tests.conftest import spec_paths
 
+pytestmark = pytest.mark.fuzz
+
 CASES = int(os.environ.get("ARCHC_FUZZ_CASES", "300"))
 CLI_CASES = int(os.environ.get("ARCHC_FUZZ_CLI_CASES", "6"))
 SEED = int(os.environ.get("ARCHC_FUZZ_SEED", "20240601"))

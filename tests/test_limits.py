@@ -225,6 +225,7 @@ def test_absurd_inputs(dims, code):
     assert code in codes(found) and where(found)[0] == (2, 5)
 
 
+@pytest.mark.independent
 def test_huge_products_stay_exact():
     # sizes under the per-axis cap can still multiply to enormous counts: exact integers
     spec = "network N {\n    input 4096x4096x4096\n    conv(4096, k=3, p=1)\n}\n"

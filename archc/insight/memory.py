@@ -66,31 +66,54 @@ def _nodes(model: Model):
 
 
 def _saved(model: Model, batch: int, size: int) -> tuple[list[LayerMemory], int]:
-    memory: dict[int, int] = {}  # graph node -> the node whose memory its output is
+    memory: dict[int, int] = {0: 0}  # graph node -> the node whose memory its output is
+    owned = {0: _numel(model.analysis.input)}  # such a node -> its numel per sample
     grad = {0: False}  # does the tensor require grad? The input does not.
+    order = {0: tuple(range(len(model.analysis.input) + 1))}  # axes in memory order
     kept: set = set()
     layers, total = [], 0
     for node, layer, row, inputs in _nodes(model):
         kind = layer.kind
         memory[node] = memory.get(inputs[0], inputs[0]) if kind.view else node
+        order[node] = _memory_order(kind, layer.args, order.get(inputs[0]), row.output)
+        owned.setdefault(memory[node], _numel(row.output))
         grad[node] = row.params > 0 or any(grad.get(i, False) for i in inputs)
         here = 0
         # autograd records a layer only if it has parameters or an input needing a gradient
         items = kind.saved(layer.args, list(row.inputs), row.output) if grad[node] else []
         for index, item in enumerate(items):
+            numel = item.numel
             if item.of is None:
                 key = (node, index)
-            elif item.of == "out":
-                key = memory[node]
-            else:
-                key = memory.get(inputs[item.of], inputs[item.of])
+            else:  # a tensor of the graph: keeping a view (a chunk) keeps all it views
+                key = memory[node] if item.of == "out" else \
+                    memory.get(inputs[item.of], inputs[item.of])
+                numel = owned.get(key, numel)
+                if item.contiguous and _strided(order.get(inputs[0])):
+                    key, numel = (node, index), item.numel
             if key in kept:
                 continue
             kept.add(key)
-            here += item.numel * (batch if item.per_sample else 1) * (item.nbytes or size)
+            here += numel * (batch if item.per_sample else 1) * (item.nbytes or size)
         total += here
         layers.append(LayerMemory(row.name, row.kind, here, _numel(row.output) * batch * size))
     return layers, total
+
+
+def _memory_order(kind, args, before: tuple | None, out) -> tuple:
+    """The batched axes of a layer's output in memory order, outermost first: a permute view
+    keeps the input's memory, elementwise kinds (and a scale parameter) follow their input's
+    layout, every other kind writes a new contiguous tensor."""
+    moved = kind.moved_axes(args)
+    if moved is not None and before is not None:
+        return tuple(moved.index(axis) for axis in before)
+    if (kind.elementwise or kind.parameter) and before is not None:
+        return before
+    return tuple(range(len(out) + 1))
+
+
+def _strided(order: tuple | None) -> bool:
+    return order is not None and list(order) != sorted(order)
 
 
 def _numel(shape) -> int:
@@ -102,28 +125,33 @@ def _numel(shape) -> int:
 
 def _inference_peak(model: Model, batch: int, size: int) -> int:
     """Walk the main path keeping every tensor until its last reader has run: the largest sum
-    of live tensors (the input included). Views and in-place activations whose input dies with
-    them add nothing."""
+    of live tensors (the input included). A view (flatten, permute, chunk) or an in-place
+    activation on an input that dies with it shares that input's memory, which lives until
+    the last reader of any tensor sharing it."""
     steps = [s for s in _nodes(model) if s[2].side is None]
+    readers: dict[int, int] = {}
+    for node, _, _, inputs in steps:
+        for source in inputs:
+            readers[source] = node
+    owner = {0: 0}
+    for node, layer, _, inputs in steps:
+        shares = layer.kind.view or (layer.kind.inplace_arg and readers.get(inputs[0]) == node)
+        owner[node] = owner.get(inputs[0], inputs[0]) if shares else node
     last_use: dict[int, int] = {}
     for node, _, _, inputs in steps:
         for source in inputs:
-            last_use[source] = node
+            last_use[owner.get(source, source)] = node
+    result = owner.get(model.built.output, model.built.output)
     live = {0: _numel(model.analysis.input) * batch * size}
     total = peak = live[0]
-    for node, layer, row, inputs in steps:
-        in_place = layer.kind.view or (layer.kind.inplace_arg and last_use.get(inputs[0]) == node)
-        if in_place:  # the same memory now belongs to this node
-            live[node] = live.pop(inputs[0], 0)
-        else:
+    for node, _, row, inputs in steps:
+        if owner[node] == node:
             live[node] = _numel(row.output) * batch * size
             total += live[node]
         peak = max(peak, total)
-        for source in set(inputs):
-            if last_use.get(source) == node and source in live:
-                total -= live.pop(source)
-        if node not in last_use and node != model.built.output and node in live:
-            total -= live.pop(node)
+        for memory in {owner.get(s, s) for s in inputs} | {owner[node]}:
+            if memory != result and memory in live and last_use.get(memory, node) <= node:
+                total -= live.pop(memory)
     return peak
 
 

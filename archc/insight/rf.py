@@ -1,7 +1,9 @@
 """Receptive fields: for every layer, per spatial axis, the input pixels one output value reads.
 
 Output position o of a layer sees network-input pixels [start + o*jump, start + o*jump + size - 1]
-(coordinates of the unpadded input; start < 0 reaches into padding). Each layer kind states
+(coordinates of the unpadded input; start < 0 reaches into padding), per spatial axis of the
+layer's output: (H, W) of a CxHxW map and of a channels-last HxWxC one alike; a permute that
+reorders the spatial axes carries each axis's field along with it. Each layer kind states
 which input positions an output position reads (`LayerKind.window`); composing that window with
 the receptive field of the layer's input gives the layer's own:
 
@@ -22,7 +24,7 @@ from fractions import Fraction
 from typing import Any
 
 from archc.api import Model
-from archc.layers.base import Window, fmt_shape
+from archc.layers.base import Window, fmt_shape, spatial_sizes
 
 
 @dataclass(frozen=True)
@@ -133,16 +135,27 @@ def receptive_fields(model: Model) -> Fields:
 def _combine(sources: list[Field], inputs: list[tuple], out: tuple, windows) -> Field:
     if windows is None or any(f.whole for f in sources):
         return WHOLE
-    if len(windows) != len(out) - 1:
+    out_sizes = spatial_sizes(out)
+    if len(windows) != len(out_sizes):
         raise ValueError("a window rule must give one window per spatial axis of the output")
     reached = []
     for source, shape in zip(sources, inputs):
-        if any(n == 1 and m != 1 for n, m in zip(shape[1:], out[1:])):
-            return WHOLE  # broadcast: every output position reads this input's one position
-        if len(source.axes) != len(windows):
+        sizes = spatial_sizes(shape)
+        if len(source.axes) != len(windows) or len(sizes) != len(windows):
             return WHOLE  # the layout changed rank (only flattening rules do; be safe)
-        reached.append(tuple(a.through(w) for a, w in zip(source.axes, windows)))
+        axes = []
+        for i, w in enumerate(windows):
+            j = _source_axis(i, w)
+            if sizes[j] == 1 and out_sizes[i] != 1:
+                return WHOLE  # broadcast: every output position reads this input's one position
+            axes.append(source.axes[j].through(w))
+        reached.append(tuple(axes))
     return Field(tuple(_union(axes) for axes in zip(*reached)))
+
+
+def _source_axis(i: int, w: Window) -> int:
+    """The input's spatial axis that output axis `i` reads (a permute may move it)."""
+    return i if w.axis is None else w.axis
 
 
 def _union(axes: tuple[Axis, ...]) -> Axis:
@@ -180,18 +193,20 @@ def region(model: Model, layer_name: str, position: tuple[int, ...]) -> tuple[Sp
 
 
 def _read(spans: list[Span], windows, shape: tuple, out: tuple) -> list[Span] | None:
-    sizes = shape[1:]
+    sizes = spatial_sizes(shape)
     if windows is None or len(windows) != len(sizes):
         return [(0, n - 1) for n in sizes]
-    read = []
-    for (lo, hi), w, n, m in zip(spans, windows, sizes, out[1:]):
+    read: list[Span] = [(0, n - 1) for n in sizes]
+    for i, ((lo, hi), w, m) in enumerate(zip(spans, windows, spatial_sizes(out))):
+        j = _source_axis(i, w)
+        n = sizes[j]
         if n == 1 and m != 1:  # broadcast along this axis
-            read.append((0, 0))
+            read[j] = (0, 0)
             continue
         first, last = _lowest(lo, hi, w, n), _highest(lo, hi, w, n)
         if first is None or last is None:
             return None
-        read.append((first, last))
+        read[j] = (first, last)
     return read
 
 

@@ -19,6 +19,7 @@ from archc.layers.base import (
 
 class Activation(LayerKind):
     elementwise = True
+    channels_last = True  # the same function at every element, whatever the layout
     module: str = ""
     keeps: str | int = 0  # what the backward reads: the input (0) or the result ("out")
 
@@ -82,6 +83,7 @@ class PReLU(Activation):
     name = "prelu"
     Args = PreluArgs
     elementwise = False  # it has parameters
+    channels_last = False  # one slope per channel of axis 1
     doc = "leaky ReLU with a learned slope: prelu(shared=true); shared=false: one per channel"
 
     def explain(self, args: PreluArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
@@ -121,6 +123,7 @@ class Softmax(Activation):
     Args = SoftmaxArgs
     loss_activation = True  # CrossEntropyLoss applies (log-)softmax itself
     keeps = "out"
+    channels_last = False  # over axis 1
     doc = "softmax over the channel/feature axis (dim=1 of the batched tensor)"
 
     def window(self, args: SoftmaxArgs, inputs: list[Shape], out: Shape):

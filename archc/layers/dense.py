@@ -6,6 +6,7 @@ from archc.errors import Code
 from archc.layers import derive
 from archc.layers.base import (
     Args,
+    ChannelsLast,
     Field,
     LayerError,
     LayerKind,
@@ -13,6 +14,9 @@ from archc.layers.base import (
     Shape,
     TorchCall,
     Window,
+    channels,
+    fmt_shape,
+    positions,
     prod,
     require_rank,
     same_position,
@@ -28,44 +32,66 @@ class LinearArgs(Args):
 
 
 class Linear(LayerKind):
+    """nn.Linear acts on the last axis: the features of a flat vector, or the channels at every
+    position of a channels-last map (ConvNeXt's pointwise MLP after `permute(0, 2, 3, 1)`)."""
+
     name = "linear"
     fresh_output = True
+    channels_last = True
     Args = LinearArgs
     positional = ("out",)
-    doc = "fully connected layer on a flat vector: linear(out, bias=true)"
+    doc = ("fully connected layer: linear(out, bias=true) on a flat vector, or at every position "
+           "of a channels-last map (after permute(0, 2, 3, 1)), costing H*W*in*out MACs")
 
     def check(self, args: LinearArgs, inputs: list[Shape]) -> None:
-        require_rank(inputs, (1,), self.name)
+        if len(inputs[0]) != 1 and not isinstance(inputs[0], ChannelsLast):
+            raise LayerError(Code.RANK_MISMATCH, f"linear expects a flat vector (F) or a "
+                             f"channels-last map but got {fmt_shape(inputs[0])}",
+                             "add `flatten` before it, or `permute(0, 2, 3, 1)` to apply it at "
+                             "every position")
 
     def out_shape(self, args: LinearArgs, inputs: list[Shape]) -> Shape:
+        if isinstance(inputs[0], ChannelsLast):
+            return ChannelsLast((*inputs[0][:-1], args.out))
         return (args.out,)
 
     def params(self, args: LinearArgs, inputs: list[Shape]) -> int:
-        return inputs[0][0] * args.out + (args.out if args.bias else 0)
+        return channels(inputs[0]) * args.out + (args.out if args.bias else 0)
 
     def macs(self, args: LinearArgs, inputs: list[Shape], out: Shape) -> int:
-        return inputs[0][0] * args.out
+        return positions(inputs[0]) * channels(inputs[0]) * args.out
 
-    def window(self, args: LinearArgs, inputs: list[Shape], out: Shape) -> None:
+    def window(self, args: LinearArgs, inputs: list[Shape], out: Shape):
+        if isinstance(inputs[0], ChannelsLast):
+            return same_position(spatial_rank(out))  # the channels of one position
         return None  # each output reads every feature
 
     def saved(self, args: LinearArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
-        return [Saved(0, inputs[0][0])]
+        # the input, for the weight gradient; at positions a matmul, which keeps a contiguous
+        # copy of a permuted input
+        return [Saved(0, prod(inputs[0]), contiguous=isinstance(inputs[0], ChannelsLast))]
 
     def explain(self, args: LinearArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
-        n_in = inputs[0][0]
+        n_in, shape = channels(inputs[0]), inputs[0]
         bias = f" + {args.out}" if args.bias else " + 0 (no bias)"
-        return [("output", f"{args.out} features: y = Wx + b"),
-                ("params", f"N\u00b7K + K = {derive.n(n_in)}\u00b7{derive.n(args.out)}{bias} "
-                 f"= {derive.n(self.params(args, inputs))}"),
-                ("MACs", "N\u00b7K = " + derive.product([n_in, args.out],
-                                                         self.macs(args, inputs, out)))]
+        params = ("params", f"N\u00b7K + K = {derive.n(n_in)}\u00b7{derive.n(args.out)}{bias} "
+                  f"= {derive.n(self.params(args, inputs))}")
+        macs = self.macs(args, inputs, out)
+        if not isinstance(shape, ChannelsLast):
+            return [("output", f"{args.out} features: y = Wx + b"), params,
+                    ("MACs", "N\u00b7K = " + derive.product([n_in, args.out], macs))]
+        where = list(shape[:-1])
+        axes = "\u00b7".join(derive.AXES.get(len(where), ("positions",)))
+        return [("output", f"{args.out} channels at each of {derive.n(positions(shape))} "
+                 f"positions: y = Wx + b per position, {fmt_shape(out)}"), params,
+                ("MACs", f"{axes}\u00b7N\u00b7K = "
+                 + derive.product([*where, n_in, args.out], macs))]
 
     def torch_init(self, args: LinearArgs) -> list[str]:
         return init_statements(args.init, args.bias)
 
     def torch(self, args: LinearArgs, inputs: list[Shape]) -> TorchCall:
-        return TorchCall("nn.Linear", (inputs[0][0], args.out), {"bias": args.bias},
+        return TorchCall("nn.Linear", (channels(inputs[0]), args.out), {"bias": args.bias},
                          defaults={"bias": True})
 
 
@@ -100,6 +126,7 @@ class Dropout(LayerKind):
     Args = DropoutArgs
     positional = ("p",)
     elementwise = True
+    channels_last = True
     doc = "dropout(p=0.5): zeroes elements with probability p in training"
 
     def window(self, args: DropoutArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
@@ -126,6 +153,7 @@ class Dropout(LayerKind):
 
 class Dropout2d(Dropout):
     name = "dropout2d"
+    channels_last = False  # drops whole channels: axis 1
     doc = "dropout2d(p=0.5): zeroes whole channels with probability p in training"
 
     def check(self, args: DropoutArgs, inputs: list[Shape]) -> None:
