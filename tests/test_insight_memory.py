@@ -126,3 +126,40 @@ def test_params_json_carries_memory_totals():
                                                "--format", "json"]).output)
     # fp32 AdamW: params + grads + 2 states = 4 x 61,706 x 4 bytes, plus what autograd saves
     assert doc["memory"]["training_bytes"] == 16 * 61_706 + doc["memory"]["saved_bytes"]
+
+
+MODERN = {  # views, permuted maps and the new kinds, each where its saving rule matters
+    # matmul keeps a contiguous copy of the permuted relu output (which relu also keeps)
+    "permuted_linear": "network A { input 3x8x8 conv(8, k=3, p=1) relu permute(0, 2, 3, 1) "
+                       "gelu linear(16) gelu linear(8) permute(0, 3, 1, 2) }",
+    # permuting back and forth makes the map contiguous again: no copy
+    "round_trip": "network F { input 3x8x8 conv(8, k=3, p=1) permute(0, 2, 3, 1) linear(16) "
+                  "permute(0, 3, 1, 2) permute(0, 2, 3, 1) linear(4) }",
+    "convnext": "network B { input 3x8x8 conv(8, k=3, p=1) relu permute(0, 2, 3, 1) layernorm "
+                "linear(16) layer_scale(0.1) permute(0, 3, 1, 2) relu }",
+    "swapped": "network C { input 3x8x10 conv(8, k=3, p=1) permute(0, 3, 2, 1) relu layer_scale "
+               "permute(0, 3, 2, 1) conv(4, k=3) }",
+    # a convolution keeping a chunk keeps the whole tensor the chunk views
+    "chunks": "network D { input 3x8x8 conv(8, k=3, p=1) -> x concat { branch { chunk(4, 1) "
+              "conv(6, k=1) } branch { chunk(4, 3) relu } } stochastic_depth(0.5) add(x) }",
+    "stochastic": "network E { input 3x8x8 conv(8, k=3, p=1) layernorm stochastic_depth(0.0) relu "
+                  "stochastic_depth(0.3, batch) conv(4, k=1) }",
+}
+
+
+@pytest.mark.parametrize("name", sorted(MODERN))
+def test_saved_bytes_of_views_and_channels_last_maps(name):
+    model = archc.loads(MODERN[name])
+    measured = measure_saved(model)
+    assert estimate(model, batch=BATCH).saved_bytes == measured
+
+
+def test_inference_peak_keeps_a_chunked_tensor_until_its_last_view():
+    """4x4x4 input (64 values) -> chunk(2, 0) and chunk(2, 1) in two branches -> conv 1x1 each
+    (16 values out per branch) -> concat (32): the input lives until the second conv has run,
+    so the peak is input + both conv outputs = 64 + 16 + 16 = 96 values (the concat then holds
+    16 + 16 + 32 = 64); parameters 2 * (2 + 1) = 6. Freeing the input with the first chunk's
+    reader would give 80."""
+    model = archc.loads("network P { input 4x4x4 concat { branch { chunk(2, 0) conv(1, k=1) } "
+                        "branch { chunk(2, 1) conv(1, k=1) } } }")
+    assert estimate(model).inference_peak_bytes == (96 + 6) * 4

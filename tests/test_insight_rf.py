@@ -11,6 +11,7 @@ import pytest
 
 import archc
 from archc.insight.rf import receptive_fields, region
+from archc.layers.base import ChannelsLast, spatial_sizes
 from tests.conftest import ROOT
 
 torch = pytest.importorskip("torch")
@@ -38,6 +39,19 @@ SPECS = {
         conv1d(2, k=3, s=2) }""",
     "adaptive": """network Adaptive { input 3x23x19
         conv(4, k=3) adaptive_avgpool((5, 4)) conv(4, k=2) }""",
+    # ConvNeXt- and ShuffleNetV2-style layers: channels-last maps, per-position layernorm and
+    # linear, a learned scale, stochastic depth (the identity in eval), channel chunks
+    "modern": """network Modern { input 3x29x23
+        conv(8, k=4, s=2, p=1) layernorm -> x
+        conv(8, k=7, p=3, groups=8) permute(0, 2, 3, 1) layernorm linear(16) gelu linear(8)
+        layer_scale(0.5) permute(0, 3, 1, 2) stochastic_depth(0.1) add(x)
+        concat { branch { chunk(2, 0) } branch { chunk(2, 1) conv(4, k=3, s=1, p=2, d=2) } }
+        conv(4, k=3, s=2) }""",
+    # a permute that swaps the spatial axes: each axis's field moves with it (27 rows, 17
+    # columns in, the 5x3 kernel then runs along the input's columns and rows)
+    "swapped": """network Swapped { input 2x27x17
+        conv(4, k=3, s=(2, 1)) permute(0, 3, 2, 1) linear(4) permute(0, 3, 1, 2)
+        conv(4, k=(5, 3), s=(1, 2)) permute(0, 1, 3, 2) conv(3, k=3, d=2) }""",
 }
 
 WHOLE_SPECS = {
@@ -64,8 +78,9 @@ def _net(model):
     return net.double().eval()
 
 
-def _measured(model, net, layer_name: str, position: tuple[int, ...]):
-    """Per axis, the (first, last) input pixel with a non-zero gradient."""
+def _measured(model, net, layer_name: str, position: tuple[int, ...], last: bool = False):
+    """Per axis, the (first, last) input pixel with a non-zero gradient; `last`: the layer's
+    output is channels-last."""
     from archc.codegen.names import module_path
 
     target = dict(net.named_modules())[module_path(layer_name)]
@@ -78,7 +93,8 @@ def _measured(model, net, layer_name: str, position: tuple[int, ...]):
             x = torch.randn(1, *model.analysis.input, dtype=torch.float64, requires_grad=True)
             net(x)
             out = seen["out"]
-            (grad,) = torch.autograd.grad(out[(0, slice(None), *position)].sum(), x)
+            index = (0, *position, slice(None)) if last else (0, slice(None), *position)
+            (grad,) = torch.autograd.grad(out[index].sum(), x)
             nonzero = grad[0].abs().sum(0) != 0
             hit = nonzero if hit is None else hit | nonzero
     finally:
@@ -112,12 +128,14 @@ def test_receptive_field_matches_pytorch_gradients(name):
     for row in _module_layers(model, net):
         field = fields[row.name]
         assert not field.whole, row.name
-        position = tuple(n // 2 for n in row.output[1:])
-        measured, _ = _measured(model, net, row.name, position)
+        position = tuple(n // 2 for n in spatial_sizes(row.output))
+        last = isinstance(row.output, ChannelsLast)
+        measured, _ = _measured(model, net, row.name, position, last)
         assert list(region(model, row.name, position)) == measured, f"{row.name} {position}"
-        for axis, o, n, (first, last) in zip(field.axes, position, sizes, measured):
+        for axis, o in zip(field.axes, position):
+            (first, end), n = measured[axis.axis], sizes[axis.axis]
             low, high = axis.pixels(o)
-            assert max(low, 0) <= first and last <= min(high, n - 1), row.name
+            assert max(low, 0) <= first and end <= min(high, n - 1), row.name
         checked += 1
     assert checked >= 3
 

@@ -32,10 +32,11 @@ class Axis:
     size: Any  # int or Fraction
     jump: Any
     start: Any
+    axis: int = 0  # the network input's spatial axis these pixels lie on
 
     def through(self, w: Window) -> Axis:
         return Axis(_norm(self.size + (w.extent - 1) * self.jump), _norm(w.scale * self.jump),
-                    _norm(self.start + w.offset * self.jump))
+                    _norm(self.start + w.offset * self.jump), self.axis)
 
     @property
     def end(self) -> Any:
@@ -117,7 +118,7 @@ def receptive_fields(model: Model) -> Fields:
     graph = model.built.graph
     shapes = model.analysis.tensor_shapes
     rank = len(model.analysis.input) - 1
-    fields: dict[int, Field] = {0: Field(tuple(Axis(1, 1, 0) for _ in range(rank)))}
+    fields: dict[int, Field] = {0: Field(tuple(Axis(1, 1, 0, i) for i in range(rank)))}
     by_name: dict[str, Field] = {}
     rows = {row.name: row for row in model.analysis.layers}
     for node, data in graph.nodes(data=True):
@@ -150,6 +151,8 @@ def _combine(sources: list[Field], inputs: list[tuple], out: tuple, windows) -> 
                 return WHOLE  # broadcast: every output position reads this input's one position
             axes.append(source.axes[j].through(w))
         reached.append(tuple(axes))
+    if any(len({a.axis for a in axes}) > 1 for axes in zip(*reached)):
+        return WHOLE  # paths cross different input axes (a merge with a transposed copy)
     return Field(tuple(_union(axes) for axes in zip(*reached)))
 
 
@@ -163,7 +166,7 @@ def _union(axes: tuple[Axis, ...]) -> Axis:
     outputs have the same size); if not, the largest jump and the union at position 0."""
     start = min(a.start for a in axes)
     end = max(a.end for a in axes)
-    return Axis(_norm(end - start + 1), max(a.jump for a in axes), start)
+    return Axis(_norm(end - start + 1), max(a.jump for a in axes), start, axes[0].axis)
 
 
 Span = tuple[int, int]
