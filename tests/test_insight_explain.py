@@ -98,3 +98,19 @@ def test_grouped_and_transposed_derivations_by_hand():
     assert "ceil((15 + 2\u00b70 \u2212 (3\u22121) \u2212 1)/2) + 1 = 7" in text
     assert "(7\u22121)\u00b72 \u2212 2\u00b71 + 1\u00b7(4\u22121) + 0 + 1 = 14" in text
     assert "4\u00b74\u00b716\u00b74 + 4 = 1,028" in text
+
+
+def test_channels_last_derivations_by_hand():
+    """ConvNeXt-style layers on a 96x7x7 map made channels-last: linear(384) at each of the
+    7·7 = 49 positions costs 7·7·96·384 = 1,806,336 MACs with 96·384 + 384 = 37,248
+    parameters; layernorm takes statistics over 96 channels at 49 positions (2·96 = 192
+    parameters); layer_scale has one factor per channel (96)."""
+    model = archc.loads("network N { input 96x7x7 permute(0, 2, 3, 1) layernorm linear(384) "
+                        "gelu linear(96) layer_scale permute(0, 3, 1, 2) }")
+    text = explain_network(model)
+    mult = "\u00b7"
+    for piece in ("96x7x7 -> 7x7x96 (channels last)", "C = 96 channels at each of the 49 positions",
+                  f"2{mult}C = 2{mult}96 = 192", f"96{mult}384 + 384 = 37,248",
+                  f"H{mult}W{mult}N{mult}K = 7{mult}7{mult}96{mult}384 = 1,806,336",
+                  "params           C = 96"):
+        assert piece in text, piece
