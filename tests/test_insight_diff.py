@@ -85,3 +85,34 @@ def test_git_revision(tmp_path):
     assert doc["totals"]["params"]["delta"] == (40_100 - 48_120) + (8_484 - 10_164)
     bad = CliRunner().invoke(main, ["diff", "--git", "nosuchrev", str(spec)])
     assert bad.exit_code == 2
+
+
+def test_diff_aligns_by_issue_10_names():
+    """An edit inside conditional, quoted and nested-numbered names: `ir(8, 1, 6)` -> `ir(8, 1,
+    4)` for features.2 narrows its expansion from 48 to 32 channels; by hand (convs with bias)
+    the expansion conv 1x1 8->32 has 256 + 32 = 288 parameters (was 384 + 48 = 432), its bn
+    64 (was 96), the depthwise 3x3 9*32 + 32 = 320 (was 432 + 48 = 480), its bn 64 (was 96),
+    the projection 32*8 + 8 = 264 (was 384 + 8 = 392). `basic(16, 1)` -> `basic(16, 2)` for
+    layer-1.1 puts conv 1x1 16->16 (256 + 16) and bn (32) in its downsample shortcut."""
+    from tests.test_insight_fold import LANGUAGE
+
+    edited = LANGUAGE.replace("ir(4, 1, 1) ir(8, 2, 6) ir(8, 1, 6)",
+                              "ir(4, 1, 1) ir(8, 2, 6) ir(8, 1, 4)")
+    edited = edited.replace("basic(16, 2) basic(16, 1)", "basic(16, 2) basic(16, 2)")
+    d = diff(archc.loads(LANGUAGE), archc.loads(edited))
+    by = {c.name: c for c in d.layers}
+    expected = {"features.2.conv.0.0": -144, "features.2.conv.0.1": -32,
+                "features.2.conv.1.0": -160, "features.2.conv.1.1": -32,
+                "features.2.conv.2": -128}
+    assert {name: by[name].delta("params") for name in expected} == expected
+    assert by["features.2.conv.3"].status == "unchanged"
+    # the same module path: the else branch's identity there becomes the conv
+    assert by["layer-1.1.downsample.0"].status == "changed"
+    assert (by["layer-1.1.downsample.0"].old.kind, by["layer-1.1.downsample.0"].new.kind) == (
+        "identity", "conv")
+    assert by["layer-1.1.downsample.1"].status == "added"
+    assert by["layer-1.1.downsample.0"].delta("params") == 272
+    assert by["layer-1.1.downsample.1"].delta("params") == 32
+    assert by["layer-1.1.conv1"].new.output == (16, 2, 2)  # stride 2 now
+    assert by["fc-out"].status == "unchanged"
+    assert sum(c.delta("params") for c in d.layers) == d.delta("params")

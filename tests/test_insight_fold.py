@@ -67,3 +67,69 @@ def test_80_columns_never_cut_a_number(path, depth):
     numbers = {f"{row.params:,}" for row in rows} | {f"{row.macs:,}" for row in rows}
     cells = set(NUMBER.findall(out))
     assert numbers <= cells
+
+
+LANGUAGE = """block ir(c, s, t) {
+    residual if s == 1 and in.c == c {
+        conv: {
+            if t != 1 { { conv(in.c * t, k=1) bn relu6 } }
+            { conv(in.c * t, k=3, s=s, p=1, groups=in.c * t) bn relu6 }
+            conv(c, k=1) bn
+        }
+    }
+}
+block basic(c, s) {
+    residual { conv1: conv(c, k=3, s=s, p=1) bn1: bn relu conv2: conv(c, k=3, p=1) bn2: bn }
+    shortcut downsample { if s != 1 or in.c != c { conv(c, k=1, s=s) bn } else { identity } }
+    relu
+}
+network N {
+    input 4x16x16
+    features: { ir(4, 1, 1) ir(8, 2, 6) ir(8, 1, 6) ir(8, 1, 6) }
+    "layer-1": { basic(16, 2) basic(16, 1) basic(16, 1) }
+    global_avgpool flatten
+    "fc-out": linear(10)
+}
+"""
+
+
+def _module_params(net, path: str) -> int:
+    """Parameters of the emitted submodule at a row's path; `a.2-3` sums a.2 and a.3."""
+    head, _, last = path.rpartition(".")
+    modules = dict(net.named_modules())
+    if "-" in last and last.split("-")[0].isdigit():
+        first, end = (int(v) for v in last.split("-"))
+        parts = [f"{head}.{i}" for i in range(first, end + 1)]
+    else:
+        parts = [path]
+    return sum(p.numel() for part in parts for p in modules[part].parameters())
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_language_constructs_fold_into_the_emitted_modules(depth):
+    """if/else bodies, quoted labels, numbered containers inside numbered containers and a
+    named shortcut fold into rows whose subtotals are PyTorch's counts of the same submodules
+    of the emitted code; block rows show the call's arguments, not the input shape."""
+    torch = pytest.importorskip("torch")  # noqa: F841
+    from archc.codegen.build import import_source
+    from archc.codegen.pytorch import generate
+
+    model = archc.loads(LANGUAGE)
+    generated = generate(model)
+    net = getattr(import_source(generated.source), generated.class_name)()
+    rows = fold(tree(model.expanded.body, model.analysis), depth)
+    assert sum(row.params for row in rows) == sum(p.numel() for p in net.parameters())
+    modules = dict(net.named_modules())
+    checked = 0
+    for row in rows:
+        path = row.name
+        if path in modules or "-" in path.rpartition(".")[2]:
+            assert row.params == _module_params(net, path), (depth, path)
+            checked += 1
+    assert checked >= 4
+    kinds = {row.name: row.kind for row in rows}
+    if depth == 2:
+        assert kinds["features.1"] == "ir(8, 2, 6)" and kinds["layer-1.0"] == "basic(16, 2)"
+        assert "features.2-3" in kinds and "layer-1.1-2" in kinds  # identical calls fold
+    if depth == 3:
+        assert "layer-1.0.downsample" in kinds and "features.1.conv" in kinds

@@ -20,6 +20,7 @@ from archc.expand import (
     SideNode,
     TreeNode,
 )
+from archc.expr import INPUT
 
 
 @dataclass
@@ -55,7 +56,8 @@ class Row:
 
 def _label(node: TreeNode) -> str:
     if isinstance(node, BlockNode):
-        args = ", ".join(_value(v) for v in node.args.values())
+        # the call's arguments; the block's input shape (`in`) is in its environment too
+        args = ", ".join(_value(v) for k, v in node.args.items() if k != INPUT)
         return f"{node.block}({args})"
     if isinstance(node, ResidualNode):
         return "residual"
