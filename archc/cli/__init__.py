@@ -106,9 +106,10 @@ def main() -> None:
 
 def _register() -> None:
     # Command modules import heavy stages lazily inside their bodies, so start-up stays fast.
-    from archc.cli import build, check
+    from archc.cli import build, check, diff, explain, memory
 
-    for command in (check.check, check.params, build.build):
+    for command in (check.check, check.params, build.build, explain.explain, memory.memory,
+                    diff.diff):
         main.add_command(command)
     from archc.cli import lint
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import shutil
 import sys
 
 import click
@@ -55,8 +55,14 @@ def check(spec: str, network: str | None, input_shape: str | None, max_layers: i
               default="table", show_default=True,
               help="table for people; json, markdown or csv for other tools.")
 @click.option("--ascii", "ascii_only", is_flag=True, help="ASCII table borders.")
+@click.option("--depth", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Table: fold blocks and containers nested deeper than N into one row each.")
+@click.option("--rf", is_flag=True, help="Table: add a receptive-field column.")
+@click.option("--width", type=click.IntRange(min=40), default=None, metavar="COLS",
+              help="Table: wrap names to fit COLS columns (default: the terminal's width).")
 def params(spec: str, network: str | None, input_shape: str | None, max_layers: int | None,
-           batch: int, fmt: str, ascii_only: bool) -> None:
+           batch: int, fmt: str, ascii_only: bool, depth: int | None, rf: bool,
+           width: int | None) -> None:
     """Per-layer shapes, parameters and MACs of SPEC, with totals and 1x1 bottlenecks."""
     from archc import report
 
@@ -65,12 +71,18 @@ def params(spec: str, network: str | None, input_shape: str | None, max_layers: 
     print_diagnostics(model.analysis.warnings, sources)
     view = report.View(batch)
     if fmt == "table":
-        from rich.console import Console
+        from archc.insight.summary import params_table
 
-        # piped output is not squeezed to 80 columns: tables do not wrap layer names
-        width = None if sys.stdout.isatty() else 240
-        console = Console(no_color="NO_COLOR" in os.environ, highlight=False, width=width)
-        console.print(report.to_table(model.analysis, view, ascii_only))
+        if width is None and sys.stdout.isatty():
+            width = shutil.get_terminal_size().columns
+        click.echo(params_table(model, view, depth, width, ascii_only, rf), nl=False)
+        return
+    if fmt == "json":
+        import json
+
+        from archc.insight.summary import json_document
+
+        click.echo(json.dumps(json_document(model, view), indent=2))
         return
     render_text = {"json": report.to_json, "markdown": report.to_markdown, "csv": report.to_csv}
     click.echo(render_text[fmt](model.analysis, view), nl=fmt == "json")

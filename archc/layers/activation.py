@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
-from archc.layers.base import Args, Field, LayerKind, Shape, TorchCall
+from archc.layers import derive
+from archc.layers.base import (
+    Args,
+    Field,
+    LayerKind,
+    Saved,
+    Shape,
+    TorchCall,
+    Window,
+    prod,
+    same_position,
+    spatial_rank,
+)
 
 
 class Activation(LayerKind):
     elementwise = True
     channels_last = True  # the same function at every element, whatever the layout
     module: str = ""
+    keeps: str | int = 0  # what the backward reads: the input (0) or the result ("out")
+
+    def window(self, args: Args, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        return same_position(spatial_rank(out))
+
+    def explain(self, args: Args, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        return derive.elementwise(f"{self.doc}, on each value")
+
+    def saved(self, args: Args, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return [Saved(self.keeps, prod(out))]
 
     def torch(self, args: Args, inputs: list[Shape]) -> TorchCall:
         return TorchCall(self.module)
@@ -22,9 +44,13 @@ def _simple(kind: str, module: str, text: str) -> type[Activation]:
 ReLU = _simple("relu", "nn.ReLU", "max(0, x)")
 ReLU6 = _simple("relu6", "nn.ReLU6", "min(max(0, x), 6)")
 ReLU.inplace_arg = ReLU6.inplace_arg = True  # relu_/hardtanh_ keep their result for backward
+# backward from the result: relu (threshold), sigmoid, tanh, softmax; the rest keep the input
+ReLU.keeps = "out"
 Sigmoid = _simple("sigmoid", "nn.Sigmoid", "1 / (1 + exp(-x))")
 Sigmoid.loss_activation = True  # BCEWithLogitsLoss applies it
+Sigmoid.keeps = "out"
 Tanh = _simple("tanh", "nn.Tanh", "hyperbolic tangent")
+Tanh.keeps = "out"
 SiLU = _simple("silu", "nn.SiLU", "x * sigmoid(x), also called swish")
 Swish = _simple("swish", "nn.SiLU", "alias of silu")
 Hardswish = _simple("hardswish", "nn.Hardswish", "x * relu6(x + 3) / 6 (MobileNetV3)")
@@ -60,6 +86,11 @@ class PReLU(Activation):
     channels_last = False  # one slope per channel of axis 1
     doc = "leaky ReLU with a learned slope: prelu(shared=true); shared=false: one per channel"
 
+    def explain(self, args: PreluArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        slopes = "1 shared slope" if args.shared else f"one slope per channel = {inputs[0][0]}"
+        return [("computes", "max(0, x) + a\u00b7min(0, x) with a learned slope a"),
+                ("output", "same shape as the input"), ("params", slopes), *derive.no_macs()]
+
     def params(self, args: PreluArgs, inputs: list[Shape]) -> int:
         return 1 if args.shared else inputs[0][0]
 
@@ -91,8 +122,13 @@ class Softmax(Activation):
     name = "softmax"
     Args = SoftmaxArgs
     loss_activation = True  # CrossEntropyLoss applies (log-)softmax itself
+    keeps = "out"
     channels_last = False  # over axis 1
     doc = "softmax over the channel/feature axis (dim=1 of the batched tensor)"
+
+    def window(self, args: SoftmaxArgs, inputs: list[Shape], out: Shape):
+        axis = args.dim % (len(out) + 1)  # of the batched tensor
+        return None if axis >= 2 else same_position(spatial_rank(out))
 
     def torch(self, args: SoftmaxArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.Softmax", (), {"dim": args.dim})

@@ -23,6 +23,51 @@ from archc.errors import Code
 Shape = tuple[Any, ...]  # ints during analysis, possibly `Sym`s during code generation
 
 
+@dataclass(frozen=True)
+class Window:
+    """Which input positions one output position reads, on one spatial axis: output position o
+    reads input positions in [scale*o + offset, scale*o + offset + extent - 1] (a continuous
+    interval; Fractions where a layer upsamples). The receptive field composes these."""
+
+    scale: Any
+    offset: Any
+    extent: Any
+    step: int = 1  # distance between the taps actually read (a dilated kernel's dilation)
+    # which spatial axis of the input this output axis reads; None: the same one (only a
+    # permute that reorders the spatial axes says otherwise)
+    axis: int | None = None
+
+    @staticmethod
+    def same() -> Window:
+        return Window(1, 0, 1)
+
+
+@dataclass(frozen=True)
+class Saved:
+    """One tensor autograd keeps for a layer's backward pass (PyTorch 2.x, training mode).
+
+    `of`: an input index (the layer's input tensor, shared with whoever else saves it), "out"
+    (its output), or None (a new tensor: indices, masks, statistics). `numel` counts elements
+    per sample unless `per_sample` is False. `nbytes`: bytes per element, or None for the
+    activation dtype."""
+
+    of: int | str | None
+    numel: Any
+    per_sample: bool = True
+    nbytes: int | None = None
+    # the kernel keeps a contiguous copy when the tensor's memory is in another axis order
+    # (matmul reshaping a permuted map), a new tensor then
+    contiguous: bool = False
+
+
+INDICES = 8  # int64 argmax indices of max pooling
+
+
+def same_position(rank: int) -> tuple[Window, ...]:
+    """Each output position reads only the same position of the input(s)."""
+    return (Window.same(),) * rank
+
+
 class ChannelsLast(tuple):
     """A per-sample shape whose channel axis is last, (H, W, C): what `permute(0, 2, 3, 1)`
     makes of a CxHxW map. The values are PyTorch's (the batched tensor is NHWC), the type says
@@ -38,6 +83,12 @@ class ChannelsLast(tuple):
 def channels(shape: Shape) -> Any:
     """The channel (feature) count of a shape in either layout."""
     return shape[-1] if isinstance(shape, ChannelsLast) else shape[0]
+
+
+def spatial_sizes(shape: Shape) -> tuple[Any, ...]:
+    """The spatial axes of a per-sample shape in either layout: (C, H, W) and ChannelsLast
+    (H, W, C) -> (H, W); a flat vector has none."""
+    return tuple(shape[:-1]) if isinstance(shape, ChannelsLast) else tuple(shape[1:])
 
 
 def positions(shape: Shape) -> Any:
@@ -146,6 +197,7 @@ class LayerKind:
     # ... on the output of a layer that makes a new tensor autograd does not keep for backward
     fresh_output: ClassVar[bool] = False
     loss_activation: ClassVar[bool] = False  # an output activation losses usually apply (lint)
+    view: ClassVar[bool] = False  # the output is a view of input 0 (same memory)
     channels_last: ClassVar[bool] = False  # accepts a channels-last tensor (see ChannelsLast)
     in_forward: ClassVar[bool] = False  # an expression in forward, not a submodule (no slot)
     parameter: ClassVar[bool] = False  # a raw nn.Parameter on the enclosing module
@@ -178,6 +230,32 @@ class LayerKind:
         """Non-fatal findings: (code, message, hint)."""
         return []
 
+    def window(self, args: Args, inputs: list[Shape], out: Shape) -> tuple[Window, ...] | None:
+        """Receptive-field rule: per spatial axis of `out`, the input positions one output
+        position reads (the same map for every input); None when every output value depends on
+        the whole input (flattening, global pooling, statistics over all positions).
+        Every kind must state its rule: there is no safe default."""
+        raise NotImplementedError(f"layer kind `{self.name}` does not state its receptive-field "
+                                  "rule (LayerKind.window)")
+
+    def explain(self, args: Args, inputs: list[Shape], out: Shape) -> list[tuple[str, str]]:
+        """The derivation of the output shape, parameters and MACs with the numbers filled in,
+        as (what, formula = value) lines (`archc explain`). Every kind must state its own."""
+        raise NotImplementedError(f"layer kind `{self.name}` does not explain its arithmetic "
+                                  "(LayerKind.explain)")
+
+    def saved(self, args: Args, inputs: list[Shape], out: Shape) -> list[Saved]:
+        """What autograd saves for this layer's backward (parameters aside), as PyTorch's
+        kernels do (checked with torch.autograd.graph.saved_tensors_hooks in the tests).
+        Every kind must state its own: there is no safe default."""
+        raise NotImplementedError(f"layer kind `{self.name}` does not state what autograd "
+                                  "saves for it (LayerKind.saved)")
+
+    def moved_axes(self, args: Args) -> tuple[int, ...] | None:
+        """For a view that reorders axes: the input axis of the batched tensor each output axis
+        is (memory estimates follow the memory order with it); None for every other kind."""
+        return None
+
     def kernel(self, args: Args) -> tuple[int, ...] | None:
         """Spatial kernel of a convolution, for the 1x1-bottleneck report; None otherwise."""
         return None
@@ -188,6 +266,11 @@ class LayerKind:
     def torch_init(self, args: Args) -> list[str]:
         """Statements initialising the weights, `{m}` standing for the module; [] = defaults."""
         return []
+
+
+def spatial_rank(shape: Shape) -> int:
+    """Spatial axes of a per-sample shape: (C, H, W) -> 2, (C, L) -> 1, (F,) -> 0."""
+    return len(shape) - 1
 
 
 def prod(values) -> Any:

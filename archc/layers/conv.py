@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Literal
 
 from archc.errors import Code
+from archc.layers import derive
 from archc.layers.base import (
     Args,
     Field,
     LayerError,
     LayerKind,
+    Saved,
     Shape,
     TorchCall,
+    Window,
     fmt_shape,
     per_axis,
     prod,
@@ -148,8 +152,36 @@ class Conv(LayerKind):
         k = per_axis(args.k, self.rank)
         return prod(out) * prod(k) * (inputs[0][0] // args.groups)
 
+    def saved(self, args: ConvArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return [Saved(0, prod(inputs[0]))]  # the input, for the weight gradient
+
     def kernel(self, args: ConvArgs) -> tuple[int, ...]:
         return per_axis(args.k, self.rank)
+
+    def window(self, args: ConvArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        return sliding_windows(*self._geometry(args))
+
+    def explain(self, args: ConvArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        k, s, p, d = self._geometry(args)
+        c_in, g = inputs[0][0], args.groups
+        depth = c_in // g
+        lines = derive.window_lines(inputs[0][1:], k, s, p, d, out[1:])
+        lines.append(("output channels", f"K = {args.out} kernels, one map each"))
+        if g > 1:
+            what = "depthwise: one input channel per kernel" if g == c_in else \
+                f"{g} groups: each kernel sees D/groups = {c_in}/{g} = {depth} channels"
+            lines.append(("groups", what))
+        f = "\u00b7".join("F" for _ in k)
+        d_text = "(D/groups)" if g > 1 else "D"
+        bias = f" + {args.out}" if args.bias else " + 0 (no bias)"
+        params = self.params(args, inputs)
+        lines.append(("params", f"{f}\u00b7{d_text}\u00b7K + K = "
+                      + "\u00b7".join(derive.n(x) for x in (*k, depth, args.out))
+                      + f"{bias} = {derive.n(params)}"))
+        lines.append(("MACs", "output positions \u00b7 K \u00b7 " + f"{f}\u00b7{d_text} = "
+                      + derive.product([*out[1:], args.out, *k, depth],
+                                       self.macs(args, inputs, out))))
+        return lines
 
     def torch_init(self, args: ConvArgs) -> list[str]:
         return init_statements(args.init, args.bias)
@@ -213,11 +245,44 @@ class ConvTranspose(Conv):
         # every input position scatters a k*k*(out/groups) window: FlopCounterMode's rule
         return prod(inputs[0]) * prod(per_axis(args.k, 2)) * (args.out // args.groups)
 
+    def window(self, args: ConvTArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        """Output o gathers input i where i*s = o + p - d*j for a kernel tap j: the inputs in
+        [(o + p - d(k-1)) / s, (o + p) / s]."""
+        windows = []
+        for k, s, p, d in zip(*self._geometry(args)):
+            span = d * (k - 1)
+            windows.append(Window(Fraction(1, s), Fraction(p - span, s), Fraction(span, s) + 1))
+        return tuple(windows)
+
+    def explain(self, args: ConvTArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        k, s, p, d = self._geometry(args)
+        op = per_axis(args.output_padding, 2)
+        lines = []
+        for axis, size, ki, si, pi, di, oi, o in zip("HW", inputs[0][1:], k, s, p, d, op,
+                                                     out[1:]):
+            lines.append((f"output {axis}", f"(N\u22121)\u00b7S \u2212 2P + D(F\u22121) + "
+                          f"output_padding + 1 = ({size}\u22121)\u00b7{si} \u2212 2\u00b7{pi} + "
+                          f"{di}\u00b7({ki}\u22121) + {oi} + 1 = {o}"))
+        per = args.out // args.groups
+        bias = f" + {args.out}" if args.bias else " + 0 (no bias)"
+        lines.append(("params", "F\u00b7F\u00b7D\u00b7(K/groups) + K = "
+                      + "\u00b7".join(derive.n(x) for x in (*k, inputs[0][0], per))
+                      + f"{bias} = {derive.n(self.params(args, inputs))}"))
+        lines.append(("MACs", "every input value scatters an F\u00b7F\u00b7(K/groups) window: "
+                      + derive.product([*inputs[0], *k, per], self.macs(args, inputs, out))))
+        return lines
+
     def torch(self, args: ConvTArgs, inputs: list[Shape]) -> TorchCall:
         call = super().torch(args, inputs)
         call.kwargs["output_padding"] = args.output_padding
         call.defaults["output_padding"] = 0
         return call
+
+
+def sliding_windows(kernel, stride, padding, dilation) -> tuple[Window, ...]:
+    """Output o reads [o*S - P, o*S - P + D(F-1)]: a window of D(F-1) + 1 input positions."""
+    return tuple(Window(s, -p, d * (k - 1) + 1, d)
+                 for k, s, p, d in zip(kernel, stride, padding, dilation))
 
 
 def collapse(values: tuple):

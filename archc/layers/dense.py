@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from archc.errors import Code
+from archc.layers import derive
 from archc.layers.base import (
     Args,
     ChannelsLast,
     Field,
     LayerError,
     LayerKind,
+    Saved,
     Shape,
     TorchCall,
+    Window,
     channels,
     fmt_shape,
     positions,
     prod,
     require_rank,
+    same_position,
+    spatial_rank,
 )
 from archc.layers.conv import Init, init_statements
 
@@ -56,6 +61,32 @@ class Linear(LayerKind):
     def macs(self, args: LinearArgs, inputs: list[Shape], out: Shape) -> int:
         return positions(inputs[0]) * channels(inputs[0]) * args.out
 
+    def window(self, args: LinearArgs, inputs: list[Shape], out: Shape):
+        if isinstance(inputs[0], ChannelsLast):
+            return same_position(spatial_rank(out))  # the channels of one position
+        return None  # each output reads every feature
+
+    def saved(self, args: LinearArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        # the input, for the weight gradient; at positions a matmul, which keeps a contiguous
+        # copy of a permuted input
+        return [Saved(0, prod(inputs[0]), contiguous=isinstance(inputs[0], ChannelsLast))]
+
+    def explain(self, args: LinearArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        n_in, shape = channels(inputs[0]), inputs[0]
+        bias = f" + {args.out}" if args.bias else " + 0 (no bias)"
+        params = ("params", f"N\u00b7K + K = {derive.n(n_in)}\u00b7{derive.n(args.out)}{bias} "
+                  f"= {derive.n(self.params(args, inputs))}")
+        macs = self.macs(args, inputs, out)
+        if not isinstance(shape, ChannelsLast):
+            return [("output", f"{args.out} features: y = Wx + b"), params,
+                    ("MACs", "N\u00b7K = " + derive.product([n_in, args.out], macs))]
+        where = list(shape[:-1])
+        axes = "\u00b7".join(derive.AXES.get(len(where), ("positions",)))
+        return [("output", f"{args.out} channels at each of {derive.n(positions(shape))} "
+                 f"positions: y = Wx + b per position, {fmt_shape(out)}"), params,
+                ("MACs", f"{axes}\u00b7N\u00b7K = "
+                 + derive.product([*where, n_in, args.out], macs))]
+
     def torch_init(self, args: LinearArgs) -> list[str]:
         return init_statements(args.init, args.bias)
 
@@ -66,10 +97,21 @@ class Linear(LayerKind):
 
 class Flatten(LayerKind):
     name = "flatten"
+    view = True
     doc = "flatten CxHxW to C*H*W features"
 
     def out_shape(self, args: Args, inputs: list[Shape]) -> Shape:
         return (prod(inputs[0]),)
+
+    def window(self, args: Args, inputs: list[Shape], out: Shape) -> None:
+        return None  # positions become features: the spatial layout ends here
+
+    def saved(self, args: Args, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return []
+
+    def explain(self, args: Args, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        return [("output", "features = " + derive.product(list(inputs[0]), out[0])),
+                *derive.no_parameters(), *derive.no_macs()]
 
     def torch(self, args: Args, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.Flatten", ())
@@ -87,6 +129,24 @@ class Dropout(LayerKind):
     channels_last = True
     doc = "dropout(p=0.5): zeroes elements with probability p in training"
 
+    def window(self, args: DropoutArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        return same_position(spatial_rank(out))
+
+    def explain(self, args: DropoutArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        return derive.elementwise(f"in training, zero each {self._unit()} with probability "
+                                  f"{args.p} and scale the rest by 1/(1\u2212p); identity in eval")
+
+    def _unit(self) -> str:
+        return "value"
+
+    def saved(self, args: DropoutArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        # the scaled keep-mask, in the activation dtype on the CPU (CUDA's fused kernel keeps
+        # one byte per element); p=0 is skipped
+        return [Saved(None, self._mask(out))] if args.p > 0 else []
+
+    def _mask(self, out: Shape):
+        return prod(out)
+
     def torch(self, args: DropoutArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.Dropout", (), {"p": args.p}, defaults={"p": 0.5})
 
@@ -98,6 +158,12 @@ class Dropout2d(Dropout):
 
     def check(self, args: DropoutArgs, inputs: list[Shape]) -> None:
         require_rank(inputs, (3,), self.name)
+
+    def _unit(self) -> str:
+        return "whole channel"
+
+    def _mask(self, out: Shape):
+        return out[0]
 
     def torch(self, args: DropoutArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.Dropout2d", (), {"p": args.p}, defaults={"p": 0.5})
@@ -118,6 +184,23 @@ class BatchNorm(LayerKind):
     def check(self, args: BatchNormArgs, inputs: list[Shape]) -> None:
         if len(inputs[0]) not in (1, 2, 3):
             raise LayerError(Code.RANK_MISMATCH, "bn expects a vector, a sequence or an image")
+
+    def window(self, args: BatchNormArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        return same_position(spatial_rank(out))  # running statistics (eval mode)
+
+    def saved(self, args: BatchNormArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        # the input, and the batch mean and inverse std per channel
+        return [Saved(0, prod(inputs[0])), Saved(None, 2 * inputs[0][0], per_sample=False)]
+
+    def explain(self, args: BatchNormArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        c = inputs[0][0]
+        params = (f"2\u00b7C = 2\u00b7{c} = {2 * c} (scale \u03b3 and shift \u03b2 per channel)"
+                  if args.affine else "0 (affine=false)")
+        return [("computes", "(x \u2212 mean)/sqrt(var + eps)\u00b7\u03b3 + \u03b2 per channel, "
+                 "batch statistics in training, running ones in eval"),
+                ("output", "same shape as the input"), ("params", params),
+                ("buffers", f"running mean and variance, 2\u00b7{c} (not parameters)"),
+                *derive.no_macs()]
 
     def params(self, args: BatchNormArgs, inputs: list[Shape]) -> int:
         return 2 * inputs[0][0] if args.affine else 0

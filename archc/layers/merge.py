@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from archc.errors import Code
-from archc.layers.base import LayerError, LayerKind, Shape, TorchCall, fmt_shape
+from archc.layers import derive
+from archc.layers.base import (
+    LayerError,
+    LayerKind,
+    Saved,
+    Shape,
+    TorchCall,
+    Window,
+    fmt_shape,
+    same_position,
+    spatial_rank,
+)
 
 
 def broadcast(shapes: list[Shape]) -> Shape:
@@ -51,6 +62,17 @@ class Add(LayerKind):
     def out_shape(self, args, inputs: list[Shape]) -> Shape:
         return broadcast_result(inputs)
 
+    def window(self, args, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        return same_position(spatial_rank(out))  # a broadcast input: see archc.insight.rf
+
+    def saved(self, args, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return []  # a sum's gradient needs no values
+
+    def explain(self, args, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        shapes = f" {self.symbol} ".join(fmt_shape(s) for s in inputs)
+        return [("computes", f"elementwise {shapes} -> {fmt_shape(out)} (axes of size 1 "
+                 "broadcast)"), *derive.no_parameters(), *derive.no_macs()]
+
     def torch(self, args, inputs: list[Shape]) -> TorchCall:
         return TorchCall(expr=f" {self.symbol} ".join(f"{{{i}}}" for i in range(len(inputs))))
 
@@ -59,6 +81,16 @@ class Mul(Add):
     name = "mul"
     symbol = "*"
     doc = "mul(x, ...): elementwise product with broadcasting (squeeze-and-excitation gates)"
+
+    def saved(self, args, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return [Saved(i, _numel(shape)) for i, shape in enumerate(inputs)]  # each factor
+
+
+def _numel(shape: Shape):
+    total = 1
+    for d in shape:
+        total = total * d
+    return total
 
 
 class Concat(LayerKind):
@@ -78,6 +110,17 @@ class Concat(LayerKind):
 
     def out_shape(self, args, inputs: list[Shape]) -> Shape:
         return (sum(s[0] for s in inputs), *inputs[0][1:])
+
+    def window(self, args, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        return same_position(spatial_rank(out))
+
+    def saved(self, args, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return []
+
+    def explain(self, args, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        channels = " + ".join(str(s[0]) for s in inputs)
+        return [("output channels", f"{channels} = {out[0]} (the other axes must agree)"),
+                *derive.no_parameters(), *derive.no_macs()]
 
     def torch(self, args, inputs: list[Shape]) -> TorchCall:
         return TorchCall(expr="torch.cat([{inputs}], dim=1)")
@@ -100,3 +143,7 @@ class ResidualAdd(Add):
 
     def out_shape(self, args, inputs: list[Shape]) -> Shape:
         return inputs[0]  # `check` proved both sides equal
+
+    def explain(self, args, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        return [("computes", f"body + shortcut: {fmt_shape(inputs[0])} + {fmt_shape(inputs[1])}"
+                 " (the shapes must be equal)"), *derive.no_parameters(), *derive.no_macs()]

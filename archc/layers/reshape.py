@@ -4,25 +4,40 @@ channel chunks."""
 from __future__ import annotations
 
 from archc.errors import Code
+from archc.layers import derive
 from archc.layers.base import (
     Args,
     ChannelsLast,
     Field,
     LayerError,
     LayerKind,
+    Saved,
     Shape,
     TorchCall,
+    Window,
     fmt_shape,
     require_divides,
     require_rank,
+    same_position,
+    spatial_rank,
 )
 
 
 class Identity(LayerKind):
     name = "identity"
     elementwise = True
+    view = True
     channels_last = True
     doc = "passes its input through (a placeholder, e.g. an empty stage)"
+
+    def window(self, args: Args, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        return same_position(spatial_rank(out))
+
+    def explain(self, args: Args, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        return derive.elementwise("passes the input through")
+
+    def saved(self, args: Args, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return []
 
     def torch(self, args: Args, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.Identity")
@@ -53,6 +68,20 @@ class ZeroPad(LayerKind):
         c, h, w = inputs[0]
         return (c, h + top + bottom, w + left + right)
 
+    def saved(self, args: ZeroPadArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return []  # moves values only
+
+    def explain(self, args: ZeroPadArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        left, right, top, bottom = self._sides(args)
+        _, h, w = inputs[0]
+        return [("output H", f"{h} + {top} + {bottom} = {out[1]}"),
+                ("output W", f"{w} + {left} + {right} = {out[2]}"),
+                *derive.no_parameters(), *derive.no_macs()]
+
+    def window(self, args: ZeroPadArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        left, _, top, _ = self._sides(args)
+        return Window(1, -top, 1), Window(1, -left, 1)
+
     def torch(self, args: ZeroPadArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.ZeroPad2d", (args.p,))
 
@@ -77,6 +106,21 @@ class PixelShuffle(LayerKind):
         c, h, w = inputs[0]
         return (c // (args.r * args.r), h * args.r, w * args.r)
 
+    def saved(self, args: ShuffleArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return []  # moves values only
+
+    def explain(self, args: ShuffleArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        c, h, w = inputs[0]
+        r = args.r
+        return [("output", f"C/r\u00b2 x H\u00b7r x W\u00b7r = {c}/{r * r} x {h}\u00b7{r} x "
+                 f"{w}\u00b7{r} = {out[0]}x{out[1]}x{out[2]}"),
+                *derive.no_parameters(), *derive.no_macs()]
+
+    def window(self, args: ShuffleArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        from archc.layers.pool import upscaled
+
+        return upscaled(args.r, 2)
+
     def torch(self, args: ShuffleArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.PixelShuffle", (args.r,))
 
@@ -94,6 +138,17 @@ class ChannelShuffle(LayerKind):
     def check(self, args: ChannelShuffleArgs, inputs: list[Shape]) -> None:
         require_rank(inputs, (3,), self.name)
         require_divides(args.groups, inputs[0][0])
+
+    def saved(self, args: ChannelShuffleArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return []  # moves values only
+
+    def explain(self, args: ChannelShuffleArgs, inputs: list[Shape],
+                out: Shape) -> list[derive.Line]:
+        return derive.elementwise(f"reorders the channels across {args.groups} groups")
+
+    def window(self, args: ChannelShuffleArgs, inputs: list[Shape],
+               out: Shape) -> tuple[Window, ...]:
+        return same_position(spatial_rank(out))
 
     def torch(self, args: ChannelShuffleArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.ChannelShuffle", (args.groups,))
@@ -117,6 +172,7 @@ class Permute(LayerKind):
 
     name = "permute"
     channels_last = True
+    view = True
     Args = PermuteArgs
     positional = ("d0", "d1", "d2", "d3")
     doc = ("the batched tensor's axes in a new order, as torch.permute: permute(0, 2, 3, 1) "
@@ -143,8 +199,32 @@ class Permute(LayerKind):
         last = len(out) > 1 and _channel_axis(args, shape) == len(dims) - 1
         return ChannelsLast(out) if last else out
 
+    def window(self, args: PermuteArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        # each spatial axis of the output is one of the input's, moved: the same positions
+        before = _spatial_axes(inputs[0])
+        moved = [d for d in args.dims()[1:] if d in before]
+        return tuple(Window(1, 0, 1, axis=before.index(d)) for d in moved)
+
+    def moved_axes(self, args: PermuteArgs) -> tuple[int, ...]:
+        return args.dims()
+
+    def saved(self, args: PermuteArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return []  # a view: the backward permutes the gradient back
+
+    def explain(self, args: PermuteArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        order = ", ".join(str(d) for d in args.dims())
+        return [("output", f"the batched tensor's axes in the order ({order}): "
+                 f"{fmt_shape(inputs[0])} -> {fmt_shape(out)}, a view of the same values"),
+                *derive.no_parameters(), *derive.no_macs()]
+
     def torch(self, args: PermuteArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall("Permute", (args.dims(),), support=("Permute",))
+
+
+def _spatial_axes(shape: Shape) -> list[int]:
+    """The batched-tensor axes of a shape's spatial axes, in order (the batch is axis 0)."""
+    channel = len(shape) if isinstance(shape, ChannelsLast) else 1
+    return [a for a in range(1, len(shape) + 1) if a != channel]
 
 
 def _channel_axis(args: PermuteArgs, shape: Shape) -> int:
@@ -165,6 +245,7 @@ class Chunk(LayerKind):
 
     name = "chunk"
     in_forward = True
+    view = True  # of the whole input: what keeps it keeps the whole input's memory
     Args = ChunkArgs
     positional = ("parts", "i")
     doc = "channel split: chunk(parts, i) is piece i (from 0) of the channels cut into equal parts"
@@ -181,6 +262,19 @@ class Chunk(LayerKind):
 
     def out_shape(self, args: ChunkArgs, inputs: list[Shape]) -> Shape:
         return (inputs[0][0] // args.parts, *inputs[0][1:])
+
+    def window(self, args: ChunkArgs, inputs: list[Shape], out: Shape) -> tuple[Window, ...]:
+        return same_position(spatial_rank(out))
+
+    def saved(self, args: ChunkArgs, inputs: list[Shape], out: Shape) -> list[Saved]:
+        return []  # a view: the backward places the gradient into a zero tensor
+
+    def explain(self, args: ChunkArgs, inputs: list[Shape], out: Shape) -> list[derive.Line]:
+        c = inputs[0][0]
+        first = args.i * out[0]
+        return [("output", f"channels {first}..{first + out[0] - 1} of C/parts = {c}/{args.parts}"
+                 f" = {out[0]}: {fmt_shape(out)}, a view of the same values"),
+                *derive.no_parameters(), *derive.no_macs()]
 
     def torch(self, args: ChunkArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall(args=(args.parts, args.i), expr="{0}.chunk({args[0]}, dim=1)[{args[1]}]")
