@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from archc import __version__
+from archc._version import __version__
 from archc.errors import ArchcError, Diagnostic, render
 
 EXIT_SPEC_ERROR = 1

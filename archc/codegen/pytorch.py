@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from archc import __version__
+from archc._version import __version__
 from archc.api import Model
 from archc.codegen.names import GENERATED_GLOBALS, Namer, attribute, class_name, is_safe
 from archc.codegen.symbolic import NotSymbolic, Sym, substitute
