@@ -11,7 +11,7 @@ from archc.cli import EXIT_SPEC_ERROR, print_diagnostics, use_color
 from archc.config import ConfigError
 from archc.errors import ArchcError
 
-FORMATS = ("text", "json", "github", "sarif", "junit")  # = archc.lint_output.FORMATS (kept
+FORMATS = ("text", "json", "github", "sarif", "junit")  # = archc.lint.output.FORMATS (kept
 # here so that `archc --help` does not import the output module)
 
 
@@ -101,7 +101,7 @@ def _run(tasks: list, jobs: int) -> list:
 
 
 def _report(results: list, fmt: str, strict: bool) -> None:
-    from archc.lint_output import failed, render_results
+    from archc.lint.output import failed, render_results
 
     click.echo(render_results(fmt, results, strict=strict, color=use_color(sys.stdout)),
                nl=False)
