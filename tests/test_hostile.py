@@ -5,11 +5,18 @@ code, replaced a file, hung, or ended in a traceback."""
 from __future__ import annotations
 
 import ast
+import contextlib
 import io
 import os
+import shutil
+import stat
 import subprocess
 import sys
+import tempfile
+import threading
+import time
 import tokenize
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +83,165 @@ def test_build_with_a_coding_cookie_in_the_file_name_runs_nothing(tmp_path) -> N
                               capture_output=True, text=True)
     assert imported.returncode == 0, imported.stderr
     assert not (tmp_path / "PWNED").exists()
+
+
+# ---- 2, 3. build -o: devices and FIFOs are written through, bad paths are one-line errors ----
+
+def _build_to(out: str, cwd=None, **kwargs):
+    return archc_cli("build", str(LENET), "--no-verify", "-o", out, cwd=cwd, **kwargs)
+
+
+def _one_line_error(done, status: int) -> str:
+    assert done.returncode == status, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("archc: cannot write"), done.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("out", ["folder", "", ".", "/", "missing/model.py"])
+def test_build_to_a_bad_path_is_a_usage_error(tmp_path, out: str) -> None:
+    (tmp_path / "folder").mkdir()
+    _one_line_error(_build_to(out, cwd=tmp_path), 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
+    assert list((tmp_path / "folder").iterdir()) == []
+
+
+def _device(tmp_path, name: str, major: int, minor: int):
+    if os.geteuid() != 0:
+        pytest.skip("creating device nodes needs root")
+    path = tmp_path / name
+    os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(major, minor))
+    return path
+
+
+def test_build_to_a_full_device_reports_it_and_keeps_the_node(tmp_path) -> None:
+    full = _device(tmp_path, "full", 1, 7)
+    line = _one_line_error(_build_to(str(full)), 1)
+    assert line.endswith("No space left on device")
+    assert stat.S_ISCHR(full.lstat().st_mode)
+
+
+def test_build_to_a_null_device_writes_through_it(tmp_path) -> None:
+    null = _device(tmp_path, "null", 1, 3)
+    done = _build_to(str(null))
+    assert done.returncode == 0, done.stderr
+    assert stat.S_ISCHR(null.lstat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["null"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_build_to_dev_full_is_a_clean_error() -> None:
+    line = _one_line_error(_build_to("/dev/full"), 1)
+    assert line.endswith("No space left on device")
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
+def test_build_to_a_fifo_without_reader_fails_at_once(tmp_path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    _one_line_error(_build_to(str(fifo), timeout=60), 1)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+def test_build_to_a_fifo_with_a_reader_writes_through_it(tmp_path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    try:
+        done = _build_to(str(fifo), timeout=60)
+    finally:
+        with contextlib.suppress(OSError):  # unblock the reader if build never opened it
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join(10)
+    assert done.returncode == 0, done.stderr
+    assert received and received[0].startswith(b"# -*- coding: utf-8 -*-\n")
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+def test_build_to_dev_stdout_into_a_pipe() -> None:
+    done = _build_to("/dev/stdout")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("# -*- coding: utf-8 -*-\n") and "class LeNet5" in done.stdout
+
+
+@contextlib.contextmanager
+def _as_nobody():
+    os.setegid(65534)
+    os.seteuid(65534)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching to another user needs root")
+def test_build_into_a_folder_without_write_permission() -> None:
+    from click.testing import CliRunner
+
+    from archc.cli import main
+
+    top = Path(tempfile.mkdtemp(prefix="archc-test-"))  # not under pytest's root-only folder
+    try:
+        top.chmod(0o755)
+        with _as_nobody():
+            done = CliRunner().invoke(main, ["build", "-", "--no-verify", "-o",
+                                             str(top / "model.py")], input=SMALL)
+        assert done.exit_code == 2, done.output
+        assert done.output.startswith("archc: cannot write") and "not writable" in done.output
+        assert list(top.iterdir()) == []
+    finally:
+        shutil.rmtree(top)
+
+
+# ---- 6. fmt keeps owner and group, refuses to split hard links or rewrite read-only files ----
+
+UGLY = "network  Ugly {input 1x8x8\nconv(4,k=3)   relu}\n"
+
+
+def test_fmt_refuses_to_split_a_hard_link(tmp_path) -> None:
+    spec, other = tmp_path / "a.arch", tmp_path / "b.arch"
+    spec.write_text(UGLY, encoding="utf-8")
+    os.link(spec, other)
+    done = archc_cli("fmt", str(spec))
+    assert done.returncode == 1 and "hard links" in done.stderr and "Traceback" not in done.stderr
+    assert spec.read_text() == UGLY and os.path.samefile(spec, other)
+
+
+def test_fmt_refuses_a_read_only_file(tmp_path) -> None:
+    spec = tmp_path / "a.arch"
+    spec.write_text(UGLY, encoding="utf-8")
+    spec.chmod(0o444)
+    done = archc_cli("fmt", str(spec))
+    assert done.returncode == 1 and "read-only" in done.stderr
+    assert spec.read_text() == UGLY and stat.S_IMODE(spec.stat().st_mode) == 0o444
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_fmt_as_root_keeps_the_owner(tmp_path) -> None:
+    spec = tmp_path / "a.arch"
+    spec.write_text(UGLY, encoding="utf-8")
+    os.chown(spec, 65534, 65534)
+    done = archc_cli("fmt", str(spec))
+    assert done.returncode == 0, done.stderr
+    assert spec.read_text() != UGLY
+    assert (spec.stat().st_uid, spec.stat().st_gid) == (65534, 65534)
+
+
+# ---- 7. debris: stale temporaries are swept, verification leaves nothing in /tmp --------------
+
+def test_stale_temporaries_of_a_killed_run_are_swept(tmp_path) -> None:
+    spec = tmp_path / "a.arch"
+    spec.write_text(UGLY, encoding="utf-8")
+    stale, fresh = tmp_path / ".a.arch.abcd1234.tmp", tmp_path / ".a.arch.efgh5678.tmp"
+    unrelated = tmp_path / ".b.arch.abcd1234.tmp"
+    for path in (stale, fresh, unrelated):
+        path.write_text("partial")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    os.utime(unrelated, (old, old))
+    assert archc_cli("fmt", str(spec)).returncode == 0
+    assert not stale.exists() and fresh.exists() and unrelated.exists()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -83,6 +84,12 @@ max_layers_option = click.option(
     help="Refuse networks that expand to more than N layers (default 250,000).")
 input_option = click.option("--input", "input_shape", metavar="CxHxW",
                             help="Override the spec's input size, e.g. 3x64x64.")
+
+
+def fail(message: str, status: int) -> NoReturn:
+    """One line on stderr, then exit: for problems with paths rather than with specs."""
+    click.echo(f"archc: {message}", err=True)
+    sys.exit(status)
 
 
 def _require_file(path: str) -> None:

@@ -10,6 +10,7 @@ import click
 from archc.cli import (
     EXIT_SPEC_ERROR,
     _require_file,
+    fail,
     input_option,
     load_or_exit,
     max_layers_option,
@@ -18,6 +19,18 @@ from archc.cli import (
     spec_argument,
 )
 from archc.errors import ArchcError
+
+EXIT_USAGE = 2
+
+
+def _check_output(output: str) -> None:
+    """A path archc will not write is a usage error, found before compiling anything."""
+    from archc.fileio import check_writable
+
+    try:
+        check_writable(output)
+    except OSError as exc:
+        fail(f"cannot write {output or repr(output)}: {exc.strerror or exc}", EXIT_USAGE)
 
 
 @click.command()
@@ -36,6 +49,8 @@ def build(spec: str, output: str, network: str | None, input_shape: str | None,
     from archc.codegen.pytorch import generate
 
     _require_file(spec)
+    if output != "-":
+        _check_output(output)
     model, sources = load_or_exit(spec, network, input_shape, max_layers)
     try:
         generated = generate(model, spec)
@@ -51,9 +66,12 @@ def build(spec: str, output: str, network: str | None, input_shape: str | None,
     if output == "-":
         click.echo(generated.source, nl=False)
         return
-    from archc.fileio import atomic_write
+    from archc.fileio import write_file
 
-    atomic_write(output, generated.source)
+    try:
+        write_file(output, generated.source)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}", EXIT_SPEC_ERROR)
     status = "verified against the analyzer" if verify else "not verified (--no-verify)"
     click.echo(f"wrote {output}: class {generated.class_name}, "
                f"{model.analysis.totals.params:,} parameters, {status}", err=True)

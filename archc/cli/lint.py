@@ -165,19 +165,21 @@ def _format_one(path: str, dry_run: bool) -> bool | None:
         return False
     if dry_run:
         click.echo(_unified_diff(name, text, formatted), nl=False)
-    else:
-        _write(path, formatted)
+    elif not _write(path, formatted):
+        return None
     return True
 
 
-def _write(path: str, text: str) -> None:
-    from archc.fileio import atomic_write
+def _write(path: str, text: str) -> bool:
+    from archc.fileio import write_file
 
     try:
-        atomic_write(path, text)
+        write_file(path, text)
     except OSError as exc:
-        raise click.ClickException(f"cannot write {path}: {exc.strerror}") from None
+        click.echo(f"archc: cannot write {path}: {exc.strerror or exc}", err=True)
+        return False
     click.echo(f"reformatted {path}", err=True)
+    return True
 
 
 def _unified_diff(name: str, before: str, after: str) -> str:
