@@ -28,12 +28,12 @@ LENET = ROOT / "examples/lenet5.arch"
 SMALL = "network Small {\n    input 1x8x8\n    conv(4, k=3) relu\n    flatten linear(2)\n}\n"
 
 
-def archc_cli(*args: str, cwd=None, stdin=None, timeout: float = 120, **kwargs):
+def archc_cli(*args: str, cwd=None, stdin=None, timeout: float = 120, env=None, **kwargs):
     """archc in a fresh process (real file descriptors, real exit status)."""
     code = "import sys; from archc.cli import main; main(sys.argv[1:], prog_name='archc')"
     return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, stdin=stdin,
                           capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, **kwargs)
+                          env=env or {**os.environ, "PYTHONPATH": str(ROOT)}, **kwargs)
 
 
 # ---- 1. nothing from a file name changes how the emitted file decodes or what it runs ---------
@@ -245,3 +245,26 @@ def test_stale_temporaries_of_a_killed_run_are_swept(tmp_path) -> None:
     os.utime(unrelated, (old, old))
     assert archc_cli("fmt", str(spec)).returncode == 0
     assert not stale.exists() and fresh.exists() and unrelated.exists()
+
+
+def test_verified_build_leaves_nothing_in_the_temp_folder(tmp_path) -> None:
+    pytest.importorskip("torch")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    out = tmp_path / "model.py"
+    done = archc_cli("build", str(LENET), "--verify", "-o", str(out),
+                     env={**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(scratch)})
+    assert done.returncode == 0 and "verified" in done.stderr, done.stderr
+    assert list(scratch.glob("archc-*")) == []  # (torch keeps its own caches there)
+
+
+def test_build_module_removes_its_file_at_exit(tmp_path) -> None:
+    pytest.importorskip("torch")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    code = (f"import inspect, archc; net = archc.build_module({str(LENET)!r}); "
+            "assert 'class LeNet5' in inspect.getsource(type(net))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(scratch)})
+    assert done.returncode == 0, done.stderr
+    assert list(scratch.glob("archc-*")) == []  # (torch keeps its own caches there)
