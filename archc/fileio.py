@@ -198,3 +198,56 @@ def _fsync_folder(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+def max_input_bytes() -> int:
+    """The size cap on one spec: `ARCHC_MAX_FILE_SIZE` (e.g. `32M`; the environment is the
+    caller's own configuration, never a file in the tree under review) or 8 MiB."""
+    value = os.environ.get("ARCHC_MAX_FILE_SIZE")
+    if not value:
+        return DEFAULT_MAX_BYTES
+    from archc.config import ConfigError, parse_quantity
+
+    try:
+        return max(1, int(parse_quantity(value, "ARCHC_MAX_FILE_SIZE")))
+    except ConfigError:
+        return DEFAULT_MAX_BYTES
+
+
+def read_bytes(path: str | os.PathLike[str], max_bytes: int | None = None) -> bytes:
+    """The bytes of a regular file, at most `max_bytes`. A FIFO, device, folder or socket is
+    refused without reading (it could block forever or never end); so is a larger file."""
+    limit = max_input_bytes() if max_bytes is None else max_bytes
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)  # O_NONBLOCK: opening a FIFO must not wait for a writer
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise Refused("not a regular file (FIFOs and devices are not read)")
+        if info.st_size > limit:
+            raise Refused(_too_large(limit), errno.EFBIG)
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return _read_capped(handle, limit)
+    finally:
+        os.close(fd)
+
+
+def read_stream(stream, max_bytes: int | None = None) -> bytes:
+    """At most `max_bytes` from a binary stream (standard input), refusing anything longer."""
+    return _read_capped(stream, max_input_bytes() if max_bytes is None else max_bytes)
+
+
+def _read_capped(handle, limit: int) -> bytes:
+    data = handle.read(limit + 1)  # a file that grows, or a stream: never more than the cap
+    if len(data) > limit:
+        raise Refused(_too_large(limit), errno.EFBIG)
+    return data
+
+
+def _too_large(limit: int) -> str:
+    return (f"larger than the {limit:,}-byte limit on spec files "
+            "(set ARCHC_MAX_FILE_SIZE to raise it)")

@@ -108,6 +108,7 @@ def test_build_to_a_bad_path_is_a_usage_error(tmp_path, out: str) -> None:
 
 
 def _device(tmp_path, name: str, major: int, minor: int):
+    """A private copy of a device node (never the system's: a regression would replace it)."""
     if os.geteuid() != 0:
         pytest.skip("creating device nodes needs root")
     path = tmp_path / name
@@ -128,13 +129,6 @@ def test_build_to_a_null_device_writes_through_it(tmp_path) -> None:
     assert done.returncode == 0, done.stderr
     assert stat.S_ISCHR(null.lstat().st_mode)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["null"]
-
-
-@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
-def test_build_to_dev_full_is_a_clean_error() -> None:
-    line = _one_line_error(_build_to("/dev/full"), 1)
-    assert line.endswith("No space left on device")
-    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
 
 
 def test_build_to_a_fifo_without_reader_fails_at_once(tmp_path) -> None:
@@ -268,3 +262,119 @@ def test_build_module_removes_its_file_at_exit(tmp_path) -> None:
                           env={**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(scratch)})
     assert done.returncode == 0, done.stderr
     assert list(scratch.glob("archc-*")) == []  # (torch keeps its own caches there)
+
+
+# ---- 5, 9. only regular files (and stdin) are read, within a size cap; E005 otherwise --------
+
+def _e005(done, name: str) -> None:
+    assert done.returncode == 1, done.stderr + done.stdout
+    out = done.stderr + done.stdout
+    assert f"{name}:1:1: error[E005]" in out and "Traceback" not in out
+
+
+@pytest.mark.parametrize("command", ["check", "params", "build", "lint", "fmt", "fmt --check"])
+def test_a_fifo_is_refused_not_waited_on(tmp_path, command: str) -> None:
+    os.mkfifo(tmp_path / "pipe.arch")
+    extra = ["-o", "out.py"] if command == "build" else []
+    _e005(archc_cli(*command.split(), "pipe.arch", *extra, cwd=tmp_path, timeout=60), "pipe.arch")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.arch"]
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "/dev/urandom"])
+@pytest.mark.parametrize("command", ["check", "lint", "fmt"])
+def test_endless_devices_are_refused_directly_and_through_links(tmp_path, target: str,
+                                                               command: str) -> None:
+    if not os.path.exists(target):
+        pytest.skip(f"no {target}")
+    (tmp_path / "link.arch").symlink_to(target)
+    _e005(archc_cli(command, "link.arch", cwd=tmp_path, timeout=60), "link.arch")
+    _e005(archc_cli(command, target, timeout=60), target)
+
+
+def test_endless_stdin_stops_at_the_cap() -> None:
+    with open("/dev/zero", "rb") as zero:
+        done = archc_cli("check", "-", stdin=zero, timeout=60)
+    _e005(done, "<stdin>")
+    assert "limit" in done.stderr
+
+
+def test_a_file_over_the_cap_is_refused_before_parsing(tmp_path) -> None:
+    spec = tmp_path / "big.arch"
+    spec.write_text("network Big {\n    input 3x8x8\n" + "    relu\n" * 1000 + "}\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ARCHC_MAX_FILE_SIZE": "4k"}
+    for command in ("check", "lint", "fmt"):
+        done = archc_cli(command, str(spec), env=env)
+        _e005(done, str(spec))
+        assert "4,000-byte limit" in done.stderr + done.stdout
+    assert archc_cli("check", str(spec)).returncode == 0  # within the default cap
+
+
+@pytest.mark.parametrize("command", ["check", "lint", "fmt"])
+def test_invalid_utf8_on_stdin_is_e005(command: str) -> None:
+    data = b"network A { input 3x8x8 relu }  # caf\xe9\n"
+    for encoding in ("utf-8", "latin-1"):
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": encoding}
+        done = subprocess.run([sys.executable, "-c", "from archc.cli import main; main()",
+                               command, "-"], input=data, capture_output=True, env=env)
+        out = (done.stderr + done.stdout).decode()
+        assert done.returncode == 1, out
+        assert "<stdin>:1:1: error[E005]: the file is not valid UTF-8" in out
+        assert "Traceback" not in out
+
+
+def test_a_symlink_loop_in_a_folder_is_e005(tmp_path) -> None:
+    (tmp_path / "a.arch").symlink_to("b.arch")
+    (tmp_path / "b.arch").symlink_to("a.arch")
+    (tmp_path / "ok.arch").write_text(SMALL)
+    for command in ("lint", "fmt"):
+        done = archc_cli(command, str(tmp_path))
+        _e005(done, str(tmp_path / "a.arch"))
+        assert f"{tmp_path / 'b.arch'}:1:1: error[E005]" in done.stdout + done.stderr
+    _e005(archc_cli("check", str(tmp_path / "a.arch")), str(tmp_path / "a.arch"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="an unreadable file needs another user")
+def test_an_unreadable_file_is_e005_named_or_in_a_folder() -> None:
+    from click.testing import CliRunner
+
+    from archc.cli import main
+
+    top = Path(tempfile.mkdtemp(prefix="archc-test-"))
+    try:
+        top.chmod(0o755)
+        secret = top / "secret.arch"
+        secret.write_text(SMALL)
+        secret.chmod(0o600)
+        with _as_nobody():
+            named = CliRunner().invoke(main, ["lint", str(secret)])
+            folder = CliRunner().invoke(main, ["lint", str(top)])
+            checked = CliRunner().invoke(main, ["check", str(secret)])
+        for result in (named, folder, checked):
+            assert result.exit_code == 1, result.output
+            assert f"{secret}:1:1: error[E005]: cannot read" in result.output
+    finally:
+        shutil.rmtree(top)
+
+
+# ---- 8. configuration inside the linted tree cannot lift the bomb protection -----------------
+
+BOMB = ("block wide(c) {\n    relu * 1000\n}\n"
+        "network Bomb {\n    input 3x8x8\n    wide(3) * 1000\n}\n")
+
+
+def test_a_pyproject_beside_the_specs_cannot_lift_the_layer_cap(tmp_path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.archc]\nmax-layers = 10000000000000\n")
+    (tmp_path / "bomb.arch").write_text(BOMB)
+    done = archc_cli("lint", "bomb.arch", cwd=tmp_path, timeout=60)
+    assert done.returncode == 1 and "error[E301]" in done.stdout, done.stdout + done.stderr
+    # It may still lower it.
+    (tmp_path / "pyproject.toml").write_text("[tool.archc]\nmax-layers = 100\n")
+    (tmp_path / "ok.arch").write_text("network Ok {\n    input 3x8x8\n    relu * 200\n}\n")
+    assert "error[E301]" in archc_cli("lint", "ok.arch", cwd=tmp_path).stdout
+
+
+def test_the_ceiling_matches_the_compilers_default() -> None:
+    from archc.config import MAX_LAYERS_CEILING
+    from archc.expand import Limits
+
+    assert Limits().max_layers == MAX_LAYERS_CEILING

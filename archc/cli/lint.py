@@ -31,7 +31,7 @@ def _codes(value: str | None) -> list[str] | None:
 # ---- archc lint -------------------------------------------------------------------------------
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
+@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True, readable=False))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text for people; json, github (workflow commands), sarif (code scanning), "
                    "junit (CI dashboards) for machines.")
@@ -87,17 +87,28 @@ def lint(paths: tuple[str, ...], fmt: str, strict: bool, max_params: str | None,
 
 
 def _run(tasks: list, jobs: int) -> list:
-    from archc.lint import lint_file, lint_files
+    from archc.lint import lint_files
 
     stdin = {i for i, (path, _) in enumerate(tasks) if path == "-"}
     on_disk = iter(lint_files([t for i, t in enumerate(tasks) if i not in stdin], jobs))
     results = []
     for index, (_, config) in enumerate(tasks):
         if index in stdin:
-            results.append(lint_file("<stdin>", config, sys.stdin.read()))
+            results.append(_lint_stdin(config))
         else:
             results.append(next(on_disk))
     return results
+
+
+def _lint_stdin(config):
+    from archc.api import read_stdin
+    from archc.lint import FileResult, lint_file
+
+    try:
+        text = read_stdin()
+    except ArchcError as exc:
+        return FileResult("<stdin>", None, exc.diagnostics)
+    return lint_file("<stdin>", config, text)
 
 
 def _report(results: list, fmt: str, strict: bool) -> None:
@@ -120,7 +131,7 @@ def _print_rules() -> None:
 # ---- archc fmt --------------------------------------------------------------------------------
 
 @click.command("fmt")
-@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
+@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True, readable=False))
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 and print a diff when a file is not formatted.")
 @click.option("--diff", is_flag=True, help="Write nothing; print a unified diff of the changes.")

@@ -172,7 +172,7 @@ def collect_files(paths: Iterable[str]) -> list[str]:
         if path.is_dir():
             for file in sorted(_walk(path)):
                 found.setdefault(str(file))
-        elif path.exists():
+        elif os.path.lexists(path):  # a broken link or a FIFO is E005 when read, not missing
             found.setdefault(raw)
         else:
             raise FileNotFoundError(raw)
