@@ -8,6 +8,7 @@ so independent mistakes in one file are all reported.
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -30,6 +31,9 @@ class Limits:
     max_call_depth: int = 64
     max_repeat: int = 100_000
     max_dim: int = 1 << 24
+    # Elements of one sample's tensor, and parameters of one layer: PyTorch sizes storage in
+    # int64 bytes, so 2^24-sized axes multiplied together must stay far below 2^63.
+    max_elements: int = 1 << 40
 
 
 # ---- the expanded tree ---------------------------------------------------------------
@@ -243,6 +247,10 @@ class Expander:
         elif any(d > self.limits.max_dim for d in dims):
             self.error(Code.VALUE_TOO_LARGE, f"input dimension above the cap of "
                        f"{self.limits.max_dim}", decl.span)
+        elif math.prod(dims) > self.limits.max_elements:
+            self.error(Code.VALUE_TOO_LARGE, f"input {'x'.join(map(str, dims))} has "
+                       f"{math.prod(dims):,} elements, above the cap of "
+                       f"{self.limits.max_elements:,} per sample", decl.span)
         return dims
 
     def _defaults(self, decls: list[A.Defaults], inherited: dict) -> dict:
@@ -691,7 +699,7 @@ def _one_per_argument(errors: list[dict]) -> list[dict]:
 
 
 def _pydantic_message(err: dict) -> str:
-    msg = err["msg"]
+    msg = err["msg"].removeprefix("Value error, ")  # a registry validator's own message
     return msg[0].lower() + msg[1:] if msg else "invalid value"
 
 

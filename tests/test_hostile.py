@@ -378,3 +378,83 @@ def test_the_ceiling_matches_the_compilers_default() -> None:
     from archc.expand import Limits
 
     assert Limits().max_layers == MAX_LAYERS_CEILING
+
+
+# ---- 4. what check accepts, PyTorch accepts; what it cannot build is E401, never a traceback --
+
+REFUSED_AT_CHECK = {
+    "stride past int64": ("conv(4, k=1, s=9223372036854775808)", "E104"),
+    "softmax axis past int64": ("softmax(dim=9223372036854775808)", "E104"),
+    "softmax axis that does not exist": ("softmax(dim=4)", "E104"),
+    "softmax axis before the batch": ("softmax(dim=-5)", "E104"),
+    "lrn window past int64": ("lrn(size=9223372036854775808)", "E104"),
+    "lrn window past the argument cap": ("lrn(size=16777217)", "E104"),
+    "instancenorm on one value per channel": ("global_avgpool instancenorm", "E201"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED_AT_CHECK))
+def test_values_pytorch_refuses_are_refused_by_check(case: str) -> None:
+    body, code = REFUSED_AT_CHECK[case]
+    with pytest.raises(archc.ArchcError) as caught:
+        archc.loads(f"network N {{\n    input 3x8x8\n    {body}\n}}\n")
+    assert [d.code.value for d in caught.value.diagnostics] == [code]
+
+
+@pytest.mark.parametrize("dim", [-4, -1, 0, 1, 3])
+def test_every_softmax_axis_check_accepts_runs_in_pytorch(dim: int) -> None:
+    torch = pytest.importorskip("torch")
+    net = archc.build_module(f"network N {{\n    input 3x8x8\n    softmax(dim={dim})\n}}\n")
+    out = net(torch.rand(2, 3, 8, 8))
+    assert torch.allclose(out.sum(dim=dim), torch.ones(()))  # a real tensor, not the meta one
+
+
+def test_tensor_whose_storage_overflows_int64_is_e304() -> None:
+    with pytest.raises(archc.ArchcError) as caught:
+        archc.loads("network N {\n    input 16777216x16777216x16777216\n    relu\n}\n")
+    assert {d.code.value for d in caught.value.diagnostics} == {"E304"}
+
+
+def test_a_layer_whose_parameters_overflow_is_e304() -> None:
+    spec = "network N {\n    input 16777216\n    linear(16777216)\n    linear(16777216)\n}\n"
+    with pytest.raises(archc.ArchcError) as caught:
+        archc.loads(spec)
+    assert {d.code.value for d in caught.value.diagnostics} == {"E304"}
+
+
+def _build_source(spec: str) -> str:
+    return generate(archc.loads(spec), "spec.arch").source
+
+
+def test_block_parameter_named_like_a_generated_class() -> None:
+    torch = pytest.importorskip("torch")
+    spec = ("block outer(Inner) {\n    inner(Inner)\n}\nblock inner(c) {\n    conv(c, k=1)\n}\n"
+            "network N {\n    input 3x8x8\n    outer(4)\n}\n")
+    net = archc.build_module(spec)
+    assert net(torch.rand(1, 3, 8, 8)).shape == (1, 4, 8, 8)
+
+
+def test_codegen_has_the_stages_recursion_headroom() -> None:
+    def nest(body: str) -> str:
+        for _ in range(60):
+            body = f"concat {{ branch {{ {body} }} }}"
+        return body
+
+    spec = (f"block b0(c) {{ {nest('conv(c, k=1)')} }}\nblock b1(c) {{ {nest('b0(c)')} }}\n"
+            f"block b2(c) {{ {nest('b1(c)')} }}\nnetwork N {{ input 3x8x8 b2(4) }}\n")
+    source = _build_source(spec)
+    compile(source, "model.py", "exec")
+
+
+def test_whatever_pytorch_raises_in_verification_is_e401() -> None:
+    pytest.importorskip("torch")
+    from archc.codegen.build import verify
+    from archc.codegen.pytorch import Generated
+
+    model = archc.loads(SMALL)
+    broken = Generated("import torch\nclass Small(torch.nn.Module):\n    def __init__(self):\n"
+                       "        raise ValueError('refused by PyTorch')\n", "Small", [])
+    with pytest.raises(archc.ArchcError) as caught:
+        verify(model, broken)
+    (diag,) = caught.value.diagnostics
+    assert diag.code.value == "E401" and "ValueError: refused by PyTorch" in diag.message

@@ -61,21 +61,36 @@ def _scratch_module(source: str):
 def verify(model: Model, generated: Generated, module: ModuleType | None = None) -> None:
     """Instantiate on the meta device and compare parameter count and every layer's output
     shape with the analysis; raises ArchcError(E402) listing each disagreement."""
-    if module is None:
-        with _scratch_module(generated.source) as scratch:
-            verify(model, generated, scratch)
-        return
-    import torch
-
-    with torch.device("meta"):
-        net = getattr(module, generated.class_name)()
-    problems = _compare_params(model, net)
-    problems += _compare_shapes(model, net, generated)
+    try:
+        if module is None:
+            with _scratch_module(generated.source) as scratch:
+                problems = _run_checks(model, generated, scratch)
+        else:
+            problems = _run_checks(model, generated, module)
+    except Exception as exc:  # whatever Python or PyTorch raises becomes a located error
+        raise ArchcError([Diagnostic(
+            Code.CODEGEN, f"PyTorch rejects the emitted module: {type(exc).__name__}: "
+            f"{_first_line(exc)}", model.expanded.span,
+            "archc check accepts the spec but PyTorch cannot build or run it; please report "
+            "this with the spec")]) from None
     if problems:
         raise ArchcError([Diagnostic(Code.VERIFY, text, span,
                                      "the generated module and the analyzer disagree; "
                                      "please report this with the spec")
                           for text, span in problems])
+
+
+def _run_checks(model: Model, generated: Generated, module: ModuleType) -> list:
+    import torch
+
+    with torch.device("meta"):
+        net = getattr(module, generated.class_name)()
+    return _compare_params(model, net) + _compare_shapes(model, net, generated)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else "(no message)"
 
 
 def _compare_params(model: Model, net) -> list:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from archc._perf import stage
 from archc._version import __version__
 from archc.api import Model
 from archc.codegen.names import GENERATED_GLOBALS, Namer, attribute, class_name, is_safe
@@ -88,7 +89,8 @@ class Container:
 def generate(model: Model, source_name: str = "<spec>") -> Generated:
     """The PyTorch source for `model`; raises ArchcError(E401) for unsupported constructs."""
     try:
-        return Generator(model, source_name).run()
+        with stage():  # the same recursion headroom as the stages whose trees it walks again
+            return Generator(model, source_name).run()
     except Unsupported as exc:
         span = getattr(exc.node, "span", None) or model.expanded.span
         raise ArchcError([Diagnostic(Code.CODEGEN, str(exc), span,
@@ -102,7 +104,8 @@ class Generator:
         self.expander = Expander(model.spec, symbolic=True)
         network = find_network(model.spec, model.analysis.network)
         self.defaults = self.expander.network_defaults(network)
-        self.class_names = Namer(GENERATED_GLOBALS)
+        # A class name must not be shadowed by a constructor parameter named like it.
+        self.class_names = Namer(GENERATED_GLOBALS | _block_parameters(model.spec))
         self.network_class = self.class_names.fresh(class_name(model.analysis.network))
         self.block_classes: dict[str, str] = {}  # block -> symbolic class name
         self.instance_classes: dict[int, str] = {}  # id(BlockNode) -> specialised class
@@ -633,6 +636,10 @@ def _value(value: Any) -> str:
 def _annotation(values: list[Any]) -> str:
     kinds = {type(v) for v in values}
     return f": {kinds.pop().__name__}" if len(kinds) == 1 and kinds <= {int, float, bool} else ""
+
+
+def _block_parameters(spec) -> set[str]:
+    return {param.name for block in spec.blocks for param in block.params}
 
 
 def _param_name(name: str) -> str:

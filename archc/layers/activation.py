@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from archc.layers.base import Args, Field, LayerKind, Shape, TorchCall
+from archc.errors import Code
+from archc.layers.base import Args, Field, LayerError, LayerKind, Shape, TorchCall, fmt_shape
 
 
 class Activation(LayerKind):
@@ -90,6 +91,16 @@ class Softmax(Activation):
     Args = SoftmaxArgs
     loss_activation = True  # CrossEntropyLoss applies (log-)softmax itself
     doc = "softmax over the channel/feature axis (dim=1 of the batched tensor)"
+
+    def check(self, args: SoftmaxArgs, inputs: list[Shape]) -> None:
+        # nn.Softmax indexes the batched tensor (rank + 1 axes, negative from the end); the
+        # meta device used by verification would not notice an axis that does not exist.
+        axes = len(inputs[0]) + 1
+        if not -axes <= args.dim < axes:
+            raise LayerError(Code.BAD_ARGUMENT,
+                             f"dim={args.dim} is not an axis of the batched "
+                             f"{axes}-D tensor (N x {fmt_shape(inputs[0])})",
+                             f"use a dim from {-axes} to {axes - 1}; 1 is the channels")
 
     def torch(self, args: SoftmaxArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.Softmax", (), {"dim": args.dim})

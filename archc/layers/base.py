@@ -16,11 +16,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError  # noqa: F401 (re-exported)
+from pydantic import (  # noqa: F401 (Field, ValidationError re-exported)
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from archc.errors import Code
 
 Shape = tuple[Any, ...]  # ints during analysis, possibly `Sym`s during code generation
+MAX_ARG = 1 << 24  # the largest integer layer argument (= the cap on a tensor dimension)
 
 
 class Args(BaseModel):
@@ -30,6 +37,18 @@ class Args(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False,
                               arbitrary_types_allowed=True, defer_build=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _within_backend_range(cls, value: Any) -> Any:
+        """Every integer argument (sizes, strides, groups, axes; alone or per axis) within
+        MAX_ARG: PyTorch takes C++ int64s and allocates in proportion to kernels and windows,
+        so larger values overflow or hang there even where a kind's own rule would pass them.
+        A tensor dimension has the same cap (`Limits.max_dim`)."""
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_ARG:
+                raise ValueError(f"beyond the cap of {MAX_ARG:,} on layer arguments")
+        return value
 
 
 class NoArgs(Args):

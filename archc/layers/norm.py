@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from archc.errors import Code
 from archc.layers.base import (
     Args,
     Field,
+    LayerError,
     LayerKind,
     Shape,
     TorchCall,
+    fmt_shape,
+    prod,
     require_divides,
     require_rank,
 )
@@ -52,6 +56,11 @@ class InstanceNorm(LayerKind):
 
     def check(self, args: InstanceNormArgs, inputs: list[Shape]) -> None:
         require_rank(inputs, (2, 3), self.name)
+        if prod(inputs[0][1:]) < 2:  # PyTorch refuses to train on one value per channel
+            raise LayerError(Code.KERNEL_TOO_LARGE,
+                             f"instancenorm over {fmt_shape(inputs[0])}: one value per channel "
+                             "has no statistics (PyTorch refuses it in training)",
+                             "normalise before global pooling, or use batch norm")
 
     def params(self, args: InstanceNormArgs, inputs: list[Shape]) -> int:
         return 2 * inputs[0][0] if args.affine else 0
