@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import importlib.util
 import io
 import os
 import shutil
@@ -458,3 +459,29 @@ def test_whatever_pytorch_raises_in_verification_is_e401() -> None:
         verify(model, broken)
     (diag,) = caught.value.diagnostics
     assert diag.code.value == "E401" and "ValueError: refused by PyTorch" in diag.message
+
+
+# ---- 8. build stays bounded: verification is capped, never minutes of PyTorch ---------------
+
+def test_build_over_the_verify_cap_is_written_unverified_or_refused(tmp_path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    import archc.cli.build
+    from archc.cli import main
+
+    monkeypatch.setattr(archc.cli.build, "MAX_VERIFY_LAYERS", 10, raising=False)
+    spec = tmp_path / "long.arch"
+    spec.write_text("network Long {\n    input 3x8x8\n    relu * 11\n}\n")
+    out = tmp_path / "model.py"
+    default = CliRunner().invoke(main, ["build", str(spec), "-o", str(out)])
+    assert default.exit_code == 0, default.output
+    assert "not verified (11 layers, over the 10 verify cap)" in default.output
+    assert "class Long" in out.read_text()
+    out.unlink()
+    explicit = CliRunner().invoke(main, ["build", str(spec), "-o", str(out), "--verify"])
+    assert explicit.exit_code == 2 and "--no-verify" in explicit.output
+    assert not out.exists()
+    spec.write_text("network Long {\n    input 3x8x8\n    relu * 10\n}\n")
+    if importlib.util.find_spec("torch") is not None:
+        at_cap = CliRunner().invoke(main, ["build", str(spec), "-o", str(out)])
+        assert at_cap.exit_code == 0 and "verified against the analyzer" in at_cap.output

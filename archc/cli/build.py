@@ -21,6 +21,10 @@ from archc.cli import (
 from archc.errors import ArchcError
 
 EXIT_USAGE = 2
+# Verification instantiates and runs every layer in PyTorch, ~1-3 ms each (a 20,000-layer
+# network: 15-50 s and ~700 MB); past this, a build is written unverified (or refused when
+# --verify was asked for explicitly) instead of running for minutes.
+MAX_VERIFY_LAYERS = 20_000
 
 
 def _check_output(output: str) -> None:
@@ -52,6 +56,14 @@ def build(spec: str, output: str, network: str | None, input_shape: str | None,
     if output != "-":
         _check_output(output)
     model, sources = load_or_exit(spec, network, input_shape, max_layers)
+    status = "not verified (--no-verify)"
+    layers = len(model.analysis.layers)
+    if verify is not False and layers > MAX_VERIFY_LAYERS:
+        if verify:
+            fail(f"--verify is limited to {MAX_VERIFY_LAYERS:,} layers (PyTorch builds and runs "
+                 f"each one; {spec} has {layers:,}): build it with --no-verify", EXIT_USAGE)
+        verify = False
+        status = f"not verified ({layers:,} layers, over the {MAX_VERIFY_LAYERS:,} verify cap)"
     try:
         generated = generate(model, spec)
         if verify is None:
@@ -72,6 +84,6 @@ def build(spec: str, output: str, network: str | None, input_shape: str | None,
         write_file(output, generated.source)
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}", EXIT_SPEC_ERROR)
-    status = "verified against the analyzer" if verify else "not verified (--no-verify)"
+    status = "verified against the analyzer" if verify else status
     click.echo(f"wrote {output}: class {generated.class_name}, "
                f"{model.analysis.totals.params:,} parameters, {status}", err=True)
