@@ -174,7 +174,9 @@ def load_project(pyproject: Path) -> Project | None:
     if tomllib is None:
         return None
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        from archc.fileio import read_bytes  # a regular file within the cap, like a spec
+
+        data = tomllib.loads(read_bytes(pyproject).decode("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{pyproject}: cannot read: {exc}") from None
     table = data.get("tool", {}).get("archc")

@@ -485,3 +485,14 @@ def test_build_over_the_verify_cap_is_written_unverified_or_refused(tmp_path, mo
     if importlib.util.find_spec("torch") is not None:
         at_cap = CliRunner().invoke(main, ["build", str(spec), "-o", str(out)])
         assert at_cap.exit_code == 0 and "verified against the analyzer" in at_cap.output
+
+
+def test_a_pyproject_that_is_a_fifo_or_too_large_is_not_read(tmp_path) -> None:
+    (tmp_path / "ok.arch").write_text(SMALL)
+    (tmp_path / "pyproject.toml").write_text("[tool.archc]\n" + "# padding\n" * 1000)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ARCHC_MAX_FILE_SIZE": "4k"}
+    done = archc_cli("lint", "ok.arch", cwd=tmp_path, env=env, timeout=60)
+    assert done.returncode == 2 and "pyproject.toml: cannot read" in done.stderr, done.stderr
+    os.unlink(tmp_path / "pyproject.toml")
+    os.mkfifo(tmp_path / "pyproject.toml")  # not a regular file: not a configuration either
+    assert archc_cli("lint", "ok.arch", cwd=tmp_path, timeout=60).returncode == 0

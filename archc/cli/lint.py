@@ -41,7 +41,8 @@ def _codes(value: str | None) -> list[str] | None:
 @click.option("--max-activation-mb", metavar="N",
               help="Activation memory budget per sample, in MiB of float32 (E503).")
 @click.option("--max-layers", metavar="N",
-              help="Cap on the expanded layer count (E301); the compiler's default is 1M.")
+              help="Cap on the expanded layer count (E301); the compiler's default is 250k, "
+                   "which a pyproject.toml beside the specs can lower but not raise.")
 @click.option("--select", metavar="CODES", help="Only these rules: codes or prefixes, "
                                                 "comma-separated (ALL for every rule).")
 @click.option("--extend-select", metavar="CODES", help="Rules to add to the selection.")
