@@ -82,10 +82,10 @@ def analyze(net: ExpandedNetwork, built: Built, limits: Limits | None = None) ->
 
 
 def _analyze(net: ExpandedNetwork, built: Built, limits: Limits) -> Analysis:
-    shapes: dict[int, Shape | None] = {0: tuple(net.input)}
+    shapes: dict[int, Shape | None] = {0: tuple(net.input) or None}  # (): an invalid input
     stats: dict[int, LayerStats] = {}
     errors = [d for d in (*net.diagnostics, *built.diagnostics) if d.is_error]
-    warnings: list[Diagnostic] = []
+    warnings = [d for d in (*net.diagnostics, *built.diagnostics) if not d.is_error]
     rules = _Rules(limits)
     for node, data in built.graph.nodes(data=True):  # insertion order is dataflow order
         if node == 0:
@@ -93,7 +93,12 @@ def _analyze(net: ExpandedNetwork, built: Built, limits: Limits) -> Analysis:
         layer: LayerNode = data["layer"]
         inputs = tuple(shapes[i] for i in data["inputs"])
         shapes[node] = None
-        if layer.args is None or None in inputs:
+        if layer.args is None:
+            continue
+        if None in inputs:  # after an error: only what the arguments alone show
+            problem = rules.check_args(layer.kind, layer.args)
+            if problem is not None:
+                errors.append(_diagnostic(layer, problem.code, problem.message, problem.hint))
             continue
         result = rules.apply(layer.kind, layer.args, inputs)
         if isinstance(result, LayerError):
@@ -104,8 +109,8 @@ def _analyze(net: ExpandedNetwork, built: Built, limits: Limits) -> Analysis:
         stats[node] = LayerStats(layer.name, layer.kind.name, out, params, macs, layer.span.line,
                                  layer.span.col, data["side"], inputs)
         warnings += [_diagnostic(layer, *w) for w in found]
-    if errors:
-        raise ArchcError(errors)
+    if errors:  # with the expander's warnings: a channels-last input often explains the errors
+        raise ArchcError(errors + [d for d in net.diagnostics if not d.is_error])
     return _summarise(net, built, shapes, stats, warnings)
 
 
@@ -128,6 +133,14 @@ class _Rules:
             result = self.memo[key] = self._compute(kind, args, inputs)
             return result
 
+    @staticmethod
+    def check_args(kind: LayerKind, args: Args) -> LayerError | None:
+        try:
+            kind.check_args(args)
+        except LayerError as exc:
+            return exc
+        return None
+
     def _compute(self, kind: LayerKind, args: Args, inputs: tuple[Shape, ...]):
         try:
             out = _layer(kind, args, list(inputs), self.limits)
@@ -144,6 +157,7 @@ class _Rules:
 
 def _layer(kind: LayerKind, args: Args, inputs: list[Shape], limits: Limits) -> Shape:
     """The checked output shape of one layer."""
+    kind.check_args(args)
     kind.check(args, inputs)
     out = tuple(kind.out_shape(args, inputs))
     if any(d < 1 for d in out):

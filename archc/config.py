@@ -76,7 +76,7 @@ class LintConfig:
     ignore: tuple[str, ...] = ()
     max_params: float | None = None
     max_macs: float | None = None
-    max_activation_mb: float | None = None  # MiB (2**20 bytes), as `archc params` shows them
+    max_activation_mib: float | None = None  # MiB (2**20 bytes), as `archc params` shows them
     max_layers: int | None = None  # the compiler's expansion cap (E301); None: its default
     fc_param_share: float = 0.5
 
@@ -101,7 +101,8 @@ def _specificity(selector: str, code: str) -> int:
 # ---- parsing option tables -----------------------------------------------------------------
 
 _LIST_KEYS = {"select", "extend-select", "ignore"}
-_QUANTITY_KEYS = {"max-params", "max-macs", "max-activation-mb"}
+_QUANTITY_KEYS = {"max-params", "max-macs", "max-activation-mib", "max-activation-mb"}
+_ATTRIBUTES = {"max-activation-mb": "max_activation_mib"}  # the old name of the key
 _KEYS = _LIST_KEYS | _QUANTITY_KEYS | {"fc-param-share", "max-layers"}
 
 
@@ -124,7 +125,8 @@ def apply_options(config: LintConfig, options: Mapping[str, Any], known_codes: I
                 attr = key.replace("-", "_")
                 changes[attr] = (*changes.get(attr, getattr(config, attr)), *selectors)
         elif key in _QUANTITY_KEYS:
-            changes[key.replace("-", "_")] = parse_quantity(value, f"{where}: {key}")
+            attr = _ATTRIBUTES.get(key, key.replace("-", "_"))
+            changes[attr] = parse_quantity(value, f"{where}: {key}")
         elif key == "max-layers":
             changes["max_layers"] = max(1, int(parse_quantity(value, f"{where}: {key}")))
         elif key == "fc-param-share":

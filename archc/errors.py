@@ -55,6 +55,7 @@ class Code(str, Enum):
     CODEGEN = "E401"
     VERIFY = "E402"
     FLOOR_DROPS = "W101"
+    CHANNELS_LAST = "W102"
     # budgets and lint rules (`archc lint`; docs/lint-rules.md)
     PARAMS_BUDGET = "E501"  # E5xx: budgets
     MACS_BUDGET = "E502"
@@ -99,6 +100,7 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.CODEGEN: "the PyTorch backend cannot express this construct (a side output in a block)",
     Code.VERIFY: "the emitted module disagrees with the analyzer (a bug: please report it)",
     Code.FLOOR_DROPS: "warning: the stride does not divide the input; border rows are dropped",
+    Code.CHANNELS_LAST: "warning: `input` looks like HxWxC (e.g. 32x32x3); archc reads CxHxW",
     Code.PARAMS_BUDGET: "the network has more parameters than the configured budget",
     Code.MACS_BUDGET: "the network needs more MACs than the configured budget",
     Code.ACTIVATION_BUDGET: "the activations of one sample exceed the configured memory budget",

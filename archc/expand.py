@@ -7,8 +7,8 @@ so independent mistakes in one file are all reported.
 
 from __future__ import annotations
 
-import difflib
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -16,7 +16,14 @@ from archc import ast as A
 from archc._perf import stage
 from archc.errors import ArchcError, Code, Diagnostic, Span
 from archc.layers import REGISTRY, Args, LayerKind
-from archc.layers.base import ValidationError
+from archc.layers.aliases import (
+    ARGUMENT_ALIASES,
+    KIND_ALIASES,
+    VALUE_ALIASES,
+    alias_of,
+    suggest,
+)
+from archc.layers.base import ValidationError, argument_problems
 from archc.sizes import MAX_DEPTH, check_size, frozen_key
 
 Value = Any  # int | float | bool | str | tuple, or a codegen `Sym`
@@ -135,9 +142,10 @@ class Scope:
             local = label
         else:
             n = self.counters.get(base, 0)
+            glue = "_" if base[-1:].isdigit() else ""  # relu6_1, not relu61 ("ReLU 61")
             while True:
                 n += 1
-                local = f"{base}{n}"
+                local = f"{base}{glue}{n}"
                 if local not in self.used and local not in self.labels:
                     break
             self.counters[base] = n
@@ -240,17 +248,29 @@ class Expander:
                    "blocks cannot recurse; use `* N` to repeat", trace)
 
     def _input_dims(self, decl: A.InputDecl, override: tuple[int, ...] | None) -> tuple[int, ...]:
+        """The input's shape; () when it is invalid (reported; nothing is analysed after it)."""
         dims = tuple(override or decl.dims)
+        shown = "x".join(map(str, dims))
         if not 1 <= len(dims) <= 3 or any(d < 1 for d in dims):
-            self.error(Code.BAD_DIMS, f"input {'x'.join(map(str, dims))} must have 1 to 3 "
-                       "positive dimensions (F, CxL or CxHxW)", decl.span)
-        elif any(d > self.limits.max_dim for d in dims):
+            hint = (f"shapes are per sample, without the batch: write `input "
+                    f"{'x'.join(map(str, dims[1:]))}`" if len(dims) == 4 and all(dims[1:])
+                    else "write e.g. `input 3x224x224` (image), `1x100` or `1960`")
+            self.error(Code.BAD_DIMS, f"input {shown} must have 1 to 3 positive dimensions "
+                       "(F, CxL or CxHxW)", decl.span, hint)
+            return ()
+        if any(d > self.limits.max_dim for d in dims):
             self.error(Code.VALUE_TOO_LARGE, f"input dimension above the cap of "
                        f"{self.limits.max_dim}", decl.span)
-        elif math.prod(dims) > self.limits.max_elements:
-            self.error(Code.VALUE_TOO_LARGE, f"input {'x'.join(map(str, dims))} has "
-                       f"{math.prod(dims):,} elements, above the cap of "
-                       f"{self.limits.max_elements:,} per sample", decl.span)
+            return ()
+        if math.prod(dims) > self.limits.max_elements:
+            self.error(Code.VALUE_TOO_LARGE, f"input {shown} has {math.prod(dims):,} elements, "
+                       f"above the cap of {self.limits.max_elements:,} per sample", decl.span)
+            return ()
+        if len(dims) == 3 and dims[2] in (1, 3, 4) and min(dims[:2]) >= 16:
+            self.error(Code.CHANNELS_LAST, f"input {shown} reads as {dims[0]} channels of "
+                       f"{dims[1]}x{dims[2]}; is it height x width x channels?", decl.span,
+                       f"archc reads CxHxW (PyTorch's order): write `input "
+                       f"{dims[2]}x{dims[0]}x{dims[1]}`")
         return dims
 
     def _defaults(self, decls: list[A.Defaults], inherited: dict) -> dict:
@@ -290,12 +310,16 @@ class Expander:
     def _item(self, item, ctx: Ctx) -> list[TreeNode]:
         label = getattr(item, "label", None) or (item.name if isinstance(item, A.Side) else None)
         if label is not None and not self._label_ok(label, item, ctx):
-            return []
+            if isinstance(item, A.Side):  # a side output never changes the main path
+                return []
+            # the label is reported; the layer itself still counts, as if unlabelled, so the
+            # shapes after it are checked and no knock-on error follows
+            item = item.model_copy(update={"label": None})
         if self._depth >= MAX_DEPTH:
             self.error(Code.TOO_DEEP, f"the expanded network nests deeper than {MAX_DEPTH} "
                        "levels (containers and block calls)", item.span,
                        "flatten the structure: fewer nested blocks and containers", ctx.trace)
-            return []
+            return [self._poisoned(item, ctx)]
         self._depth += 1
         try:
             return self._unlabeled(item, ctx)
@@ -351,20 +375,26 @@ class Expander:
         return SeqNode(name, self._items(items, inner), indexed, span)
 
     def _repeat(self, item: A.Repeat, ctx: Ctx) -> list[TreeNode]:
-        count = self.eval(item.count, ctx.env)
+        count = self.eval(item.count, ctx.env, ctx.trace, _block_of(ctx))
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-            self.error(Code.BAD_ARGUMENT, f"repeat count must be a positive integer, got {count!r}",
-                       item.count.span, trace=ctx.trace)
-            return []
+            if count is not _ERROR:
+                self.error(Code.BAD_ARGUMENT, f"repeat count must be a positive integer, got "
+                           f"{_show(count)}", item.count.span, trace=ctx.trace)
+            return [self._poisoned(item, ctx)]
         if count > self.limits.max_repeat:
             self.error(Code.VALUE_TOO_LARGE, f"repeat count {count} exceeds the cap of "
                        f"{self.limits.max_repeat}", item.count.span, trace=ctx.trace)
-            return []
+            return [self._poisoned(item, ctx)]
         if item.label is not None:
             seq = SeqNode(ctx.scope.child("seq", item.label), [], True, item.span)
             seq.children = self._repeated(item.call, ctx, count, Scope(seq.name, indexed=True))
             return [seq]
         return self._repeated(item.call, ctx, count, ctx.scope)
+
+    def _poisoned(self, item, ctx: Ctx) -> LayerNode:
+        """A rejected item (already reported) stands in the chain as an invalid layer: what
+        follows it is not analysed, rather than analysed as if it were absent."""
+        return LayerNode(ctx.scope.child("invalid", None), None, None, item.span, ctx.trace)
 
     def _repeated(self, call: A.Call, ctx: Ctx, count: int, scope: Scope) -> list[TreeNode]:
         """`count` expansions of `call`. A call that fails fails alike every time, so it is
@@ -438,11 +468,13 @@ class Expander:
         kind = REGISTRY.get(name)
         if kind is None or kind.internal:
             kind = None
-            known = [k for k, v in REGISTRY.items() if not v.internal] + list(self.blocks)
-            known += list(KEYWORDS)
-            close = _close_matches(name, known, n=3, cutoff=0.6)
-            hint = ("did you mean " + " or ".join(f"`{c}`" for c in close) + "?") if close else (
-                "layer kinds: " + ", ".join(sorted(known)))
+            kinds = sorted(k for k, v in REGISTRY.items() if not v.internal)
+            close = suggest(name, [*kinds, *self.blocks, *KEYWORDS], KIND_ALIASES)
+            if close:
+                hint = _did_you_mean(close, name, alias_of(name, KIND_ALIASES))
+            else:
+                hint = "layer kinds: " + ", ".join(kinds) + (
+                    "; blocks: " + ", ".join(sorted(self.blocks)) if self.blocks else "")
             self.error(Code.UNKNOWN_LAYER, f"unknown layer or block `{name}`", span, hint, trace)
         return kind
 
@@ -462,9 +494,11 @@ class Expander:
                     continue
                 key = positional[index]
             elif arg.name not in names:
-                self._unknown_arg(owner, arg, names, ctx.trace)
-                ok = False
-                continue
+                meant = self._unknown_arg(owner, arg, names, ctx.trace)
+                if meant is None or meant in bound or any(a.name == meant for a in call.args):
+                    ok = False
+                    continue
+                key = meant  # reported; bound as meant so the layers after it are checked
             else:
                 key = arg.name
             if key in bound:
@@ -472,19 +506,28 @@ class Expander:
                            ctx.trace)
                 ok = False
                 continue
-            value = self.eval(arg.value, ctx.env, ctx.trace)
+            value = self.eval(arg.value, ctx.env, ctx.trace, _block_of(ctx))
             if value is _ERROR:
                 ok = False
                 continue
             bound[key] = (value, arg)
         return bound if ok else None
 
-    def _unknown_arg(self, owner: str, arg: A.Arg, names: list[str], trace: Trace) -> None:
-        close = _close_matches(arg.name or "", names, n=1, cutoff=0.5)
-        hint = f"did you mean `{close[0]}`?" if close else (
+    def _unknown_arg(self, owner: str, arg: A.Arg, names: list[str], trace: Trace
+                     ) -> str | None:
+        """Report an unknown argument; returns the one it surely means (a different case, or
+        PyTorch's name for it), if any."""
+        close = suggest(arg.name or "", names, ARGUMENT_ALIASES, n=1, cutoff=0.5)
+        hint = _did_you_mean(close, arg.name or "", alias_of(arg.name or "", ARGUMENT_ALIASES)
+                             ) if close else (
             f"`{owner}` takes: {', '.join(names)}" if names else f"`{owner}` takes no arguments")
         self.error(Code.UNKNOWN_ARGUMENT, f"`{owner}` has no argument `{arg.name}`", arg.span, hint,
                    trace)
+        word = arg.name or ""
+        alias = alias_of(word, ARGUMENT_ALIASES)
+        if close and (_squash(close[0]) == _squash(word) or (alias and alias[1] == close[0])):
+            return close[0]
+        return None
 
     def _layer_args(self, call: A.Call, kind: LayerKind, ctx: Ctx) -> Args | None:
         fields = list(kind.Args.model_fields)
@@ -505,21 +548,21 @@ class Expander:
         try:
             args = kind.Args.model_validate(values, strict=True)
         except ValidationError as exc:
-            for err in _one_per_argument(exc.errors()):
-                key = str(err["loc"][0]) if err["loc"] else ""
+            for key, (problem, wanted) in argument_problems(exc).items():
                 span = bound[key][1].span if key in bound else _default_span(ctx, kind, key,
                                                                               call.span)
                 got = values.get(key)
-                if err["type"] == "missing":
+                if problem == "missing":
                     self.error(Code.MISSING_ARGUMENT, f"`{kind.name}` needs `{key}`", call.span,
                                f"e.g. {kind.doc}" if kind.doc else None, ctx.trace)
                 elif key in bound and _undefined_name(bound[key][1].value, ctx.env):
+                    symbols = [*_SYMBOLS, *re.findall(r"`(\w+)`", wanted)]
                     self.error(Code.UNDEFINED_NAME, f"`{got}` is not defined here, nor a value "
-                               f"`{kind.name}` takes for `{key}` ({_pydantic_message(err)})",
-                               span, _parameter_hint(got, ctx.env), ctx.trace)
+                               f"`{kind.name}` takes for `{key}` (it takes {wanted})", span,
+                               _parameter_hint(got, ctx.env, _block_of(ctx), symbols), ctx.trace)
                 else:
                     self.error(Code.BAD_ARGUMENT, f"`{kind.name}` argument `{key}`="
-                               f"{_show(got)}: {_pydantic_message(err)}", span, None, ctx.trace)
+                               f"{_show(got)} must be {wanted}", span, None, ctx.trace)
             return None
         self._valid_args[cache_key] = args
         return args
@@ -553,7 +596,7 @@ class Expander:
             if param.name in bound:
                 env[param.name] = bound[param.name][0]
             elif param.default is not None:
-                env[param.name] = self.eval(param.default, env, ctx.trace)
+                env[param.name] = self.eval(param.default, env, ctx.trace, block.name)
             else:
                 self.error(Code.MISSING_ARGUMENT, f"block `{block.name}` needs `{param.name}`",
                            call.span, f"signature: {block.name}({_signature(block)})", ctx.trace)
@@ -562,13 +605,15 @@ class Expander:
 
     # ---- expressions ---------------------------------------------------------------
 
-    def eval(self, expr, env: dict[str, Value], trace: Trace = ()) -> Value:
+    def eval(self, expr, env: dict[str, Value], trace: Trace = (),
+             block: str | None = None) -> Value:
+        """`expr`'s value; `block`: the block whose body holds it (None: a network's)."""
         try:
             return evaluate(expr, env)
         except EvalError as exc:
             hint = exc.hint
             if exc.code is Code.UNDEFINED_NAME:
-                hint = _parameter_hint(exc.message.split("`")[1], env)
+                hint = _parameter_hint(exc.message.split("`")[1], env, block)
             self.error(exc.code, exc.message, exc.span, hint, trace)
             return _ERROR
 
@@ -593,10 +638,20 @@ def _default_span(ctx: Ctx, kind: LayerKind, key: str, otherwise: Span) -> Span:
     return ctx.defaults.get(kind.name, {}).get(key, (None, otherwise))[1]
 
 
-def _close_matches(word: str, known: list[str], n: int, cutoff: float) -> list[str]:
-    """difflib's suggestions, for names of a sane length (difflib indexes every character of
-    `word`, so a megabyte-long name would cost seconds)."""
-    return difflib.get_close_matches(word, known, n=n, cutoff=cutoff) if len(word) <= 100 else []
+def _did_you_mean(close: list[str], word: str, alias: tuple[str, str] | None) -> str:
+    """"did you mean `a` or `b`?", saying so when `word` is PyTorch's name for the first."""
+    text = "did you mean " + " or ".join(f"`{c}`" for c in close) + "?"
+    if alias is not None and alias[1] == close[0] and _squash(word) != _squash(close[0]):
+        text += f" (PyTorch's `{alias[0]}` is `{alias[1]}` in archc)"
+    return text
+
+
+def _squash(name: str) -> str:
+    return name.lower().replace("_", "")
+
+
+def _block_of(ctx: Ctx) -> str | None:
+    return ctx.stack[-1] if ctx.stack else None
 
 KEYWORDS = ("residual", "shortcut", "concat", "branch", "side", "input", "defaults", "block",
             "network")
@@ -651,13 +706,22 @@ def _undefined_name(expr, env: dict[str, Value]) -> bool:
     return isinstance(expr, A.NameRef) and expr.name not in env and expr.name not in _SYMBOLS
 
 
-def _parameter_hint(name: str, env: dict[str, Value]) -> str:
-    close = _close_matches(name, list(env), n=1, cutoff=0.5)
+def _parameter_hint(name: str, env: dict[str, Value], block: str | None,
+                    symbols: list[str] | tuple[str, ...] = ()) -> str:
+    """A hint for a name nothing defines: a close parameter or symbol, else what is in scope.
+    `block` is the block the name is used in (None: a network)."""
+    close = suggest(name, list(env), n=1, cutoff=0.5)
     if close:
         return f"did you mean the block parameter `{close[0]}`?"
+    close = suggest(name, list(dict.fromkeys(symbols)), VALUE_ALIASES, n=1, cutoff=0.5)
+    if close:
+        return f"did you mean `{close[0]}`?"
     if env:
         return "block parameters here: " + ", ".join(env)
-    return "only blocks have parameters; a network's arguments are numbers or symbols"
+    if block is not None:
+        return (f"block `{block}` has no parameters; declare one in its parentheses, e.g. "
+                f"`block {block}(c) {{ ... }}`, or write a number")
+    return "a network has no parameters: write a number (or define a block with parameters)"
 
 
 def _too_big(value) -> bool:
@@ -679,28 +743,6 @@ def _show(value: Value) -> str:
     if isinstance(value, tuple):
         return "(" + ", ".join(_show(v) for v in value) + ")"
     return str(value)
-
-
-def _one_per_argument(errors: list[dict]) -> list[dict]:
-    """pydantic reports a union mismatch once per member; merge them into one message per
-    argument ("should be a valid integer, a valid tuple or 'same' or 'valid'")."""
-    merged: dict[str, dict] = {}
-    for err in errors:
-        key = str(err["loc"][0]) if err["loc"] else ""
-        if key not in merged:
-            merged[key] = dict(err)
-        elif err["msg"].startswith("Input should be "):
-            first = merged[key]["msg"]
-            if first.startswith("Input should be "):
-                wanted = err["msg"].removeprefix("Input should be ")
-                if wanted not in first:
-                    merged[key]["msg"] = f"{first}, or {wanted}"
-    return list(merged.values())
-
-
-def _pydantic_message(err: dict) -> str:
-    msg = err["msg"].removeprefix("Value error, ")  # a registry validator's own message
-    return msg[0].lower() + msg[1:] if msg else "invalid value"
 
 
 def _signature(block: A.BlockDef) -> str:
@@ -728,14 +770,20 @@ def find_network(spec: A.SpecFile, name: str | None) -> A.Network:
         raise ArchcError([Diagnostic(Code.NO_NETWORK, "the file defines no network",
                                      Span(spec.file, 1, 1, 1, 2),
                                      "add `network Name { input 3x224x224 ... }`")])
-    if name is None:
+    if name is None:  # the documented default: the last network, as a file reads top-down
         return spec.networks[-1]
     for net in spec.networks:
         if net.name == name:
             return net
-    names = ", ".join(n.name for n in spec.networks)
-    raise ArchcError([Diagnostic(Code.NO_NETWORK, f"no network named `{name}` (found: {names})",
-                                 Span(spec.file, 1, 1, 1, 2))])
+    folded = [net for net in spec.networks if net.name.lower() == name.lower()]
+    if len(folded) == 1:  # --network resnet50 finds ResNet50
+        return folded[0]
+    names = ", ".join(f"`{n.name}`" for n in spec.networks)
+    first = spec.networks[0].span
+    raise ArchcError([Diagnostic(Code.NO_NETWORK, f"no network named `{name}`; this file defines "
+                                 f"{names}", Span(first.file, first.line, first.col, first.line,
+                                                  first.col + len("network")),
+                                 "pass one of these names to --network")])
 
 
 def expand(spec: A.SpecFile, network: str | None = None, limits: Limits | None = None,

@@ -9,12 +9,14 @@ installed lark), the grammar is compiled as before.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import json
 import re
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -173,8 +175,105 @@ def parse_text(text: str, file: str = "<string>") -> SpecFile:
         finally:
             _BUILDER.begin("<string>")
     if recovery.found:
-        raise ArchcError(recovery.found)
+        raise ArchcError(_explain_brackets(recovery.found, text, file))
     return spec
+
+
+# ---- unclosed brackets: one error at the real cause, not a cascade ---------------------------
+
+_BRACKET_SCAN = re.compile(r"#[^\n]*|[{}()]|\b(?:network|block)\s+[A-Za-z_]\w*\s*[{(]")
+
+
+@dataclass(frozen=True)
+class _Unclosed:
+    opener: int  # offset of the bracket that is never closed
+    found: int  # offset where that became certain: a closer of the other kind, a top-level
+    what: str  # keyword at a nested position, or the end of the file ("")
+
+
+def unclosed_brackets(text: str) -> list[_Unclosed]:
+    """Brackets that are never closed, found as an editor would: a '}' while a '(' is open
+    closes the '(' too, and `network`/`block`, which only begin a top-level definition, close
+    everything that is open. Stray closers are left to the parser (it reports them well)."""
+    stack: list[tuple[str, int]] = []
+    found: list[_Unclosed] = []
+    for match in _BRACKET_SCAN.finditer(text):
+        token, at = match.group(), match.start()
+        if token[0] == "#":
+            continue
+        if token[0] in "nb":  # a top-level definition: nothing can still be open
+            found += [_Unclosed(pos, at, token.split()[0]) for _, pos in stack[:1]]
+            stack = [(token[-1], match.end() - 1)]
+        elif token in "{(":
+            stack.append((token, at))
+        elif token == ")":
+            if stack and stack[-1][0] == "(":
+                stack.pop()
+        else:  # "}": closes the innermost '{', and any '(' left open inside it
+            while stack and stack[-1][0] == "(":
+                found.append(_Unclosed(stack.pop()[1], at, "'}'"))
+            if stack:
+                stack.pop()
+    found += [_Unclosed(pos, len(text), "") for _, pos in stack[-1:]]
+    return sorted(found, key=lambda u: u.opener)
+
+
+def _explain_brackets(found: list[Diagnostic], text: str, file: str) -> list[Diagnostic]:
+    """When a bracket is never closed, the parser's errors after it are its echoes: report
+    the cause once, at the parser's first error after the bracket (or at the bracket itself),
+    saying where the bracket was opened; errors before the bracket stay."""
+    unclosed = unclosed_brackets(text)
+    if not unclosed:
+        return found
+    lines = _LineIndex(text)
+    first = unclosed[0].opener
+    kept = [d for d in found if lines.offset(d.span) < first]
+    later = [d for d in found if lines.offset(d.span) >= first]
+    for index, item in enumerate(unclosed):
+        echo = next((d for d in later if item.opener <= lines.offset(d.span) <= item.found),
+                    None) if index == 0 else None
+        kept.append(_unclosed_diagnostic(item, echo, text, file, lines))
+    return kept
+
+
+def _unclosed_diagnostic(item: _Unclosed, echo: Diagnostic | None, text: str, file: str,
+                         lines: _LineIndex) -> Diagnostic:
+    bracket = text[item.opener]
+    closer = "}" if bracket == "{" else ")"
+    line, col = lines.position(item.opener)
+    opened = Span(file, line, col, line, col + 1)
+    start = text.rfind("\n", 0, item.opener) + 1
+    construct = " ".join(text[max(start, item.opener - 60):item.opener + 1].split())
+    if start < item.opener - 60:  # a huge one-line file: the end of the line is enough
+        construct = "..." + construct
+    found_line = lines.position(item.found)[0]
+    where = ("by the end of the file" if not item.what else
+             f"before the {item.what} on line {found_line}" if item.what == "'}'" else
+             f"before `{item.what}` on line {found_line}")
+    hint = f"add the missing '{closer}' of `{construct}` (line {line})"
+    note = (f"unclosed '{bracket}' opened", opened)
+    if echo is not None:
+        message = echo.message
+        if echo.code is Code.UNEXPECTED_EOF:
+            message += f" (the '{bracket}' of `{construct}` on line {line} is not closed)"
+        return Diagnostic(echo.code, message, echo.span, hint, (note,))
+    code = Code.UNEXPECTED_EOF if not item.what else Code.SYNTAX
+    return Diagnostic(code, f"'{bracket}' is not closed {where}; expected '{closer}'", opened,
+                      hint)
+
+
+class _LineIndex:
+    """Offsets <-> (line, column), counting lines by "\n" as the parser does."""
+
+    def __init__(self, text: str) -> None:
+        self.starts = [0] + [match.end() for match in re.finditer("\n", text)]
+
+    def position(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.starts, offset)
+        return line, offset - self.starts[line - 1] + 1
+
+    def offset(self, span: Span) -> int:
+        return self.starts[min(span.line, len(self.starts)) - 1] + span.col - 1
 
 
 class _Recovery:

@@ -96,10 +96,14 @@ def to_table(a: Analysis, view: View = View(), ascii_only: bool = False):
     from rich.table import Table
 
     table = Table(title=f"{a.network}  input {fmt_shape(a.input)}", box=box.ASCII
-                  if ascii_only else box.SIMPLE_HEAD, title_justify="left")
-    for column in Column:
-        table.add_column(TITLES[column], justify="right" if column in NUMERIC else "left")
-    for row in rows(a, view):
+                  if ascii_only else box.SIMPLE_HEAD, title_justify="left",
+                  pad_edge=ascii_only)  # without side borders, edge padding only costs width
+    cells = rows(a, view)
+    for index, column in enumerate(Column):
+        _add_column(table, TITLES[column], [r[index] for r in cells],
+                    whole=column not in (Column.NAME, Column.KIND),
+                    right=column in NUMERIC)
+    for row in cells:
         table.add_row(*row)
     totals = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
     for label, value in totals_lines(a, view):
@@ -111,15 +115,31 @@ def to_table(a: Analysis, view: View = View(), ascii_only: bool = False):
 
 
 def _bottleneck_table(a: Analysis, view: View, style):
+    from rich import box
     from rich.table import Table
 
-    table = Table(title="1x1 bottlenecks", box=style, title_justify="left")
-    for title in ("Conv", "After 1x1", "Direct MACs", "With bottleneck", "Saving"):
-        table.add_column(title, justify="left" if title in ("Conv", "After 1x1") else "right")
-    for b in a.bottlenecks:
-        table.add_row(b.name, b.reduce, f"{b.direct_macs * view.batch:,}",
-                      f"{b.bottleneck_macs * view.batch:,}", f"{b.ratio:.2f}x")
+    table = Table(title="1x1 bottlenecks", box=style, title_justify="left",
+                  pad_edge=style is box.ASCII)
+    cells = [[b.name, b.reduce, f"{b.direct_macs * view.batch:,}",
+              f"{b.bottleneck_macs * view.batch:,}", f"{b.ratio:.2f}x"] for b in a.bottlenecks]
+    titles = ("Conv", "After 1x1", "Direct MACs", "With bottleneck", "Saving")
+    for index, title in enumerate(titles):
+        _add_column(table, title, [r[index] for r in cells], whole=index >= 2, right=index >= 2)
+    for row in cells:
+        table.add_row(*row)
     return table
+
+
+def _add_column(table, title: str, values: list[str], whole: bool, right: bool) -> None:
+    """Numbers and shapes are never cut or wrapped: a narrow terminal folds the layer names and
+    kinds instead (a name split over two lines still reads; `118,013…` does not)."""
+    justify = "right" if right else "left"
+    if whole:
+        width = max((len(v) for v in values), default=0)
+        table.add_column(title, justify=justify, no_wrap=True, min_width=width)
+    else:  # text: at least a few characters a line, so that a folded name stays readable
+        width = min(max((len(v) for v in values), default=0), 7)
+        table.add_column(title, justify=justify, overflow="fold", min_width=width)
 
 
 def to_dict(a: Analysis, view: View = View()) -> dict[str, Any]:

@@ -257,11 +257,11 @@ def test_argument_errors_name_each_argument_once():
         archc.loads("network N { input 3x8x8 conv(-1, k=3, p=1.5, init=2) }")
     messages = [d.message for d in caught.value.diagnostics]
     assert len(messages) == 3
-    assert messages[0] == "`conv` argument `out`=-1: input should be greater than 0"
-    assert messages[1].startswith("`conv` argument `p`=1.5: input should be a valid integer")
-    assert "'same' or 'valid'" in messages[1]
-    assert messages[2] == ("`conv` argument `init`=2: input should be 'default', 'kaiming', "
-                           "'xavier' or 'zeros'")
+    assert messages[0] == "`conv` argument `out`=-1 must be greater than 0"
+    assert messages[1] == ("`conv` argument `p`=1.5 must be an integer, a tuple like (3, 3) or "
+                           "`same` or `valid`")
+    assert messages[2] == ("`conv` argument `init`=2 must be `default`, `kaiming`, `xavier` or "
+                           "`zeros`")
 
 
 def test_pydantic_field_declarations_still_work():

@@ -191,9 +191,9 @@ def test_github_escapes_newlines_and_separators(tmp_path: Path) -> None:
 
 
 def test_json_summary() -> None:
-    case = ROOT / "tests" / "lint_cases" / "E304_value_too_large.arch"
+    case = ROOT / "tests" / "lint_cases" / "E004_bad_dims.arch"  # one error
     payload = json.loads(_invoke("--format", "json", str(case)).stdout)
-    assert payload["summary"] == {"files": 1, "errors": 2, "warnings": 0}
+    assert payload["summary"] == {"files": 1, "errors": 1, "warnings": 0}
     assert payload["diagnostics"][0]["severity"] == "error"
 
 

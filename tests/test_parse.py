@@ -160,7 +160,9 @@ def test_missing_parenthesis_reported_at_the_brace():
     diag = error(text)
     assert diag.code.value == "E001" and (diag.span.line, diag.span.col) == (4, 1)
     assert diag.message.startswith("unexpected '}'") and "')'" in diag.message
-    assert "closes a block" in diag.hint
+    assert diag.hint == "add the missing ')' of `conv(` (line 3)"  # the cause, not the '}'
+    assert [(text, span.line, span.col) for text, span in diag.notes] == [
+        ("unclosed '(' opened", *position(text, "(16"))]
 
 
 def test_stray_closing_brace():

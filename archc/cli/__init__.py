@@ -70,18 +70,26 @@ def load_or_exit(path: str, network: str | None, input_shape: str | None,
     try:
         name, text = read_spec(path)
         sources[name] = text
-        return loads(text, name, network, parse_dims(input_shape), limits), sources
+        model = loads(text, name, network, parse_dims(input_shape), limits)
     except ArchcError as exc:
         print_diagnostics(exc.diagnostics, sources)
         count = sum(d.is_error for d in exc.diagnostics)
         click.echo(f"{path}: {count} error{'s' * (count != 1)}", err=True)
         sys.exit(EXIT_SPEC_ERROR)
+    networks = [net.name for net in model.spec.networks]
+    if network is None and len(networks) > 1:
+        click.echo(f"note: {path} defines {len(networks)} networks ({', '.join(networks)}); "
+                   f"using the last, {networks[-1]} (choose with --network)", err=True)
+    return model, sources
 
 
 # readable=False: an unreadable file is E005 (exit 1) wherever it is named, as in a folder.
 spec_argument = click.argument("spec", type=click.Path(dir_okay=False, allow_dash=True,
                                                        readable=False))
-network_option = click.option("--network", "-n", help="Network to use when the file has several.")
+network_option = click.option(
+    "--network", "-n", metavar="NAME",
+    help="Network to use when the file has several (default: the last; case is ignored when "
+         "only one name matches).")
 max_layers_option = click.option(
     "--max-layers", type=click.IntRange(min=1), default=None, metavar="N",
     help="Refuse networks that expand to more than N layers (default 250,000).")

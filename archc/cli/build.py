@@ -37,6 +37,18 @@ def _check_output(output: str) -> None:
         fail(f"cannot write {output or repr(output)}: {exc.strerror or exc}", EXIT_USAGE)
 
 
+INSTALL_TORCH = "Install it to verify: pip install torch (or the `torch` extra of archc-cnn)."
+
+
+def _torch_installed() -> bool:
+    """Whether torch can be imported, without importing it (a None entry in sys.modules, as
+    left by a failed import, counts as missing)."""
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 @click.command()
 @spec_argument
 @click.option("-o", "--output", "output", required=True, metavar="FILE",
@@ -55,6 +67,9 @@ def build(spec: str, output: str, network: str | None, input_shape: str | None,
     _require_file(spec)
     if output != "-":
         _check_output(output)
+    has_torch = _torch_installed()
+    if verify and not has_torch:
+        raise click.UsageError(f"--verify needs PyTorch, which is not installed. {INSTALL_TORCH}")
     model, sources = load_or_exit(spec, network, input_shape, max_layers)
     status = "not verified (--no-verify)"
     layers = len(model.analysis.layers)
@@ -67,7 +82,7 @@ def build(spec: str, output: str, network: str | None, input_shape: str | None,
     try:
         generated = generate(model, spec)
         if verify is None:
-            verify = importlib.util.find_spec("torch") is not None
+            verify = has_torch
         if verify:
             from archc.codegen.build import verify as check_module
 
@@ -84,6 +99,8 @@ def build(spec: str, output: str, network: str | None, input_shape: str | None,
         write_file(output, generated.source)
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}", EXIT_SPEC_ERROR)
-    status = "verified against the analyzer" if verify else status
+    status = ("verified against the analyzer" if verify
+              else status if has_torch
+              else f"not verified: PyTorch is not installed. {INSTALL_TORCH}")
     click.echo(f"wrote {output}: class {generated.class_name}, "
                f"{model.analysis.totals.params:,} parameters, {status}", err=True)

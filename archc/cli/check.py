@@ -24,8 +24,10 @@ from archc.cli import (
 @network_option
 @input_option
 @max_layers_option
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Scale MACs and activation memory in the summary by a batch size.")
+@click.option("--strict", is_flag=True,
+              help="Treat warnings as errors: exit 1, and no summary line.")
 def check(spec: str, network: str | None, input_shape: str | None, max_layers: int | None,
           batch: int, strict: bool) -> None:
     """Validate SPEC and print one summary line."""
@@ -33,10 +35,13 @@ def check(spec: str, network: str | None, input_shape: str | None, max_layers: i
 
     _require_file(spec)
     model, sources = load_or_exit(spec, network, input_shape, max_layers)
-    print_diagnostics(model.analysis.warnings, sources)
-    click.echo(summary_line(model.analysis, View(batch)))
-    if strict and model.analysis.warnings:
+    warnings = model.analysis.warnings
+    print_diagnostics(warnings, sources)
+    if strict and warnings:  # a failed check prints no success line
+        count = len(warnings)
+        click.echo(f"{spec}: {count} warning{'s' * (count != 1)} (--strict)", err=True)
         sys.exit(EXIT_SPEC_ERROR)
+    click.echo(summary_line(model.analysis, View(batch)))
 
 
 @click.command()
@@ -47,7 +52,8 @@ def check(spec: str, network: str | None, input_shape: str | None, max_layers: i
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
               help="Scale MACs and activation memory by a batch size.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "csv"]),
-              default="table", show_default=True)
+              default="table", show_default=True,
+              help="table for people; json, markdown or csv for other tools.")
 @click.option("--ascii", "ascii_only", is_flag=True, help="ASCII table borders.")
 def params(spec: str, network: str | None, input_shape: str | None, max_layers: int | None,
            batch: int, fmt: str, ascii_only: bool) -> None:

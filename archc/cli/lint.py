@@ -16,12 +16,20 @@ FORMATS = ("text", "json", "github", "sarif", "junit")  # = archc.lint.output.FO
 
 
 def _files(paths: tuple[str, ...]) -> list[str]:
+    """The files to work on. A folder without any *.arch file is a usage error: a mistyped
+    path in CI must not pass as "no problems"."""
     from archc.lint import collect_files
 
-    try:
-        return collect_files(paths or (".",))
-    except FileNotFoundError as exc:
-        raise click.UsageError(f"no such file or folder: {exc.args[0]}") from None
+    found: dict[str, None] = {}
+    for path in paths or (".",):
+        try:
+            files = collect_files((path,))
+        except FileNotFoundError:
+            raise click.UsageError(f"no such file or folder: {path}") from None
+        if not files:
+            raise click.UsageError(f"no *.arch files in {path}")
+        found.update(dict.fromkeys(files))
+    return list(found)
 
 
 def _codes(value: str | None) -> list[str] | None:
@@ -38,8 +46,9 @@ def _codes(value: str | None) -> list[str] | None:
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.option("--max-params", metavar="N", help="Parameter budget, e.g. 30M (E501).")
 @click.option("--max-macs", metavar="N", help="MAC budget, e.g. 5G (E502).")
-@click.option("--max-activation-mb", metavar="N",
-              help="Activation memory budget per sample, in MiB of float32 (E503).")
+@click.option("--max-activation-mib", "--max-activation-mb", "max_activation_mib", metavar="N",
+              help="Activation memory budget per sample, in MiB (2**20 bytes) of float32 "
+                   "(E503); --max-activation-mb is its old name.")
 @click.option("--max-layers", metavar="N",
               help="Cap on the expanded layer count (E301); the compiler's default is 250k, "
                    "which a pyproject.toml beside the specs can lower but not raise.")
@@ -54,7 +63,7 @@ def _codes(value: str | None) -> list[str] | None:
               help="Worker processes for many files (0: one per CPU).")
 @click.option("--list-rules", is_flag=True, help="Print the rules and exit.")
 def lint(paths: tuple[str, ...], fmt: str, strict: bool, max_params: str | None,
-         max_macs: str | None, max_activation_mb: str | None, max_layers: str | None,
+         max_macs: str | None, max_activation_mib: str | None, max_layers: str | None,
          select: str | None,
          extend_select: str | None, ignore: str | None, config_file: str | None,
          isolated: bool, jobs: int, list_rules: bool) -> None:
@@ -68,7 +77,7 @@ def lint(paths: tuple[str, ...], fmt: str, strict: bool, max_params: str | None,
         _print_rules()
         return
     options = {"max-params": max_params, "max-macs": max_macs,
-               "max-activation-mb": max_activation_mb, "max-layers": max_layers,
+               "max-activation-mib": max_activation_mib, "max-layers": max_layers,
                "select": _codes(select),
                "extend-select": _codes(extend_select), "ignore": _codes(ignore)}
     options = {key: value for key, value in options.items() if value is not None}
@@ -77,12 +86,8 @@ def lint(paths: tuple[str, ...], fmt: str, strict: bool, max_params: str | None,
         from archc.config import resolve
 
         tasks = [(f, resolve(f, options, known_codes(), config_file, isolated)) for f in files]
-        if not tasks:  # still validate the options: a typo must not pass silently
-            resolve(".", options, known_codes(), config_file, isolated)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
-    if not files:
-        click.echo("archc lint: no *.arch files found", err=True)
     results = _run(tasks, jobs)
     _report(results, fmt, strict)
 

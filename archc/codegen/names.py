@@ -50,7 +50,13 @@ def module_path(layer_name: str) -> str:
 
 
 def class_name(name: str) -> str:
-    camel = "".join(part[:1].upper() + part[1:] for part in name.split("_") if part) or "Net"
+    """CamelCase of a spec name; an underscore between two digits stays (`ResNeXt50_32x4d`,
+    `SqueezeNet1_0`: without it the numbers would run together)."""
+    camel = ""
+    for part in (p for p in name.split("_") if p):
+        glue = "_" if camel[-1:].isdigit() and part[0].isdigit() else ""
+        camel += glue + part[:1].upper() + part[1:]
+    camel = camel or "Net"
     if not is_safe(camel) or camel in GENERATED_GLOBALS:
         camel = "Net" + camel
     return camel

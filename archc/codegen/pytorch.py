@@ -111,6 +111,7 @@ class Generator:
         self.instance_classes: dict[int, str] = {}  # id(BlockNode) -> specialised class
         self.sources: list[str] = []
         self.by_name = {row.name: row for row in model.analysis.layers}
+        self._last_rows: dict | None = None  # block-call name -> its last main-path row
         self.instances = _block_instances(model.expanded.body)
         self.done: set[str] = set()
         self.specialised_by_body: dict[str, str] = {}  # class body -> class, to share twins
@@ -219,14 +220,27 @@ class Generator:
                      lambda layer: self._instances_comment(instances, layer), allow_sides=False,
                      symbolic=True)
 
-    def _instances_comment(self, instances: list[BlockNode], layer: LayerNode) -> str:
+    def _instances_comment(self, instances: list[BlockNode], layer: LayerNode | BlockNode) -> str:
+        """`line N: 8x32x32, 16x32x32`: the layer's (or nested block call's) output in each
+        instance of the block; `line N` alone when no instance was analysed."""
         shapes = []
         for node in instances:
-            row = self.by_name.get(f"{node.name}.{layer.name}")
+            row = self._output_row(f"{node.name}.{layer.name}")
             if row and fmt_shape(row.output) not in shapes:
                 shapes.append(fmt_shape(row.output))
         more = ", ..." if len(shapes) > 3 else ""
-        return f"line {layer.span.line}: " + ", ".join(shapes[:3]) + more
+        return f"line {layer.span.line}" + (": " + ", ".join(shapes[:3]) + more if shapes else "")
+
+    def _output_row(self, name: str):
+        """The analysed row of a layer, or of the last main-path layer inside a block call."""
+        if self._last_rows is None:
+            self._last_rows = {}
+            for row in self.model.analysis.layers:
+                if row.side is None:
+                    parts = row.name.split(".")
+                    for end in range(1, len(parts)):
+                        self._last_rows[".".join(parts[:end])] = row
+        return self.by_name.get(name) or self._last_rows.get(name)
 
     def _check_against_instances(self, scope: Scope, instances: list[BlockNode],
                                  params: list[tuple[str, str]]) -> None:
@@ -305,8 +319,9 @@ class Generator:
                slots: dict[int, tuple[Slot, TorchCall]]) -> None:
         path = [attribute(p) for p in node.name[len(scope.prefix):].lstrip(".").split(".")]
         if isinstance(node, BlockNode):
+            shape = self._block_out(scope, node)
             slot = Slot(self._instance_expr(scope, node),
-                        f"line {node.span.line}: {self._block_out(scope, node)}")
+                        f"line {node.span.line}: {shape}" if shape else scope.comment(node))
         else:
             call = self._torch_call(scope, node)
             if call.module is None:  # a merge: an expression in forward, not a submodule

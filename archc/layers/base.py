@@ -47,8 +47,50 @@ class Args(BaseModel):
         A tensor dimension has the same cap (`Limits.max_dim`)."""
         for item in value if isinstance(value, tuple) else (value,):
             if isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_ARG:
-                raise ValueError(f"beyond the cap of {MAX_ARG:,} on layer arguments")
+                raise ValueError(f"at most {MAX_ARG:,} in magnitude (the cap on layer arguments)")
         return value
+
+
+def argument_problems(exc: ValidationError) -> dict[str, tuple[str, str]]:
+    """A failed validation in archc's words, one entry per argument: name -> (pydantic's error
+    type, what the argument must be). pydantic reports a union once per member; those are
+    merged ("an integer, a tuple like (3, 3) or `same` or `valid`")."""
+    wanted: dict[str, list[str]] = {}
+    types: dict[str, str] = {}
+    for err in exc.errors():
+        key = str(err["loc"][0]) if err["loc"] else ""
+        types.setdefault(key, err["type"])
+        text = _requirement(err)
+        if text not in wanted.setdefault(key, []):
+            wanted[key].append(text)
+    return {key: (types[key], _either(texts)) for key, texts in wanted.items()}
+
+
+_TYPES = {"int_type": "an integer", "int_from_float": "an integer", "float_type": "a number",
+          "bool_type": "`true` or `false`", "tuple_type": "a tuple like (3, 3)",
+          "string_type": "a name", "finite_number": "a finite number",
+          "missing": "given", "extra_forbidden": "left out"}
+_BOUNDS = {"greater_than": ("greater than", "gt"), "greater_than_equal": ("at least", "ge"),
+           "less_than": ("less than", "lt"), "less_than_equal": ("at most", "le")}
+
+
+def _requirement(err: dict) -> str:
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind in _BOUNDS:
+        words, key = _BOUNDS[kind]
+        bound = ctx.get(key)
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)
+        return f"{words} {bound}"
+    if kind == "value_error":  # a registry validator's own words
+        return str(ctx.get("error", "valid"))
+    if kind == "literal_error":
+        return str(ctx.get("expected", "")).replace("'", "`")
+    return _TYPES.get(kind, "valid")
+
+
+def _either(texts: list[str]) -> str:
+    return texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " or " + texts[-1]
 
 
 class NoArgs(Args):
@@ -102,8 +144,13 @@ class LayerKind:
     loss_activation: ClassVar[bool] = False  # an output activation losses usually apply (lint)
     doc: ClassVar[str] = ""
 
+    def check_args(self, args: Args) -> None:
+        """Raise `LayerError` for arguments that are wrong whatever the input (k=0). Run before
+        `check`, and also after an upstream error, when the input shape is unknown."""
+
     def check(self, args: Args, inputs: list[Shape]) -> None:
-        """Raise `LayerError` when the inputs do not fit. Only here may a rule compare values."""
+        """Raise `LayerError` when the inputs do not fit. Only here and in `check_args` may a
+        rule compare values."""
 
     def out_shape(self, args: Args, inputs: list[Shape]) -> Shape:
         return inputs[0]

@@ -115,20 +115,21 @@ class Conv(LayerKind):
         k, d = per_axis(args.k, self.rank), per_axis(args.d, self.rank)
         return k, per_axis(args.s, self.rank), resolve_padding(args.p, k, d, self.rank), d
 
-    def check(self, args: ConvArgs, inputs: list[Shape]) -> None:
-        require_rank(inputs, (self.rank + 1,), self.name)
+    def check_args(self, args: ConvArgs) -> None:
         _check_axes(args, self.rank)
-        k, s, p, d = self._geometry(args)
-        c_in = inputs[0][0]
-        require_divides(args.groups, c_in, "input")
         require_divides(args.groups, args.out, "output")
+        k, s, _, d = self._geometry(args)
         odd = all((di * (ki - 1)) % 2 == 0 for ki, di in zip(k, d))
         if args.p == "same" and (any(x != 1 for x in s) or not odd):
             raise LayerError(Code.SAME_IMPOSSIBLE,
                              f"p=same needs stride 1 and an odd kernel extent; got kernel "
                              f"{fmt_shape(k)}, stride {fmt_shape(s)}",
                              "give the padding explicitly, e.g. p=(k-1)/2 rounded as you mean")
-        check_window(self.name, tuple(inputs[0][1:]), k, s, p, d)
+
+    def check(self, args: ConvArgs, inputs: list[Shape]) -> None:
+        require_rank(inputs, (self.rank + 1,), self.name)
+        require_divides(args.groups, inputs[0][0], "input")
+        check_window(self.name, tuple(inputs[0][1:]), *self._geometry(args))
 
     def warnings(self, args: ConvArgs, inputs: list[Shape]) -> list:
         return floor_warnings(tuple(inputs[0][1:]), *self._geometry(args))
@@ -179,15 +180,17 @@ class ConvTranspose(Conv):
     module = "nn.ConvTranspose2d"
     doc = "transposed 2-D convolution: conv_t(out, k, s=1, p=0, output_padding=0, d=1, groups=1)"
 
-    def check(self, args: ConvTArgs, inputs: list[Shape]) -> None:
-        require_rank(inputs, (3,), self.name)
+    def check_args(self, args: ConvTArgs) -> None:
         _check_axes(args, 2)
         if args.p == "same":
             raise LayerError(Code.SAME_IMPOSSIBLE, "conv_t does not support p=same",
                              "give the padding as a number")
-        require_divides(args.groups, inputs[0][0], "input")
         require_divides(args.groups, args.out, "output")
         _check_output_padding(args)
+
+    def check(self, args: ConvTArgs, inputs: list[Shape]) -> None:
+        require_rank(inputs, (3,), self.name)
+        require_divides(args.groups, inputs[0][0], "input")
         if any(o < 1 for o in self.out_shape(args, inputs)[1:]):
             raise LayerError(Code.KERNEL_TOO_LARGE, "conv_t output would be empty",
                              "reduce the padding")

@@ -39,14 +39,16 @@ class MaxPool(LayerKind):
         s = k if args.s is None else per_axis(args.s, self.rank)
         return k, s, per_axis(args.p, self.rank), per_axis(args.d, self.rank)
 
-    def check(self, args: PoolArgs, inputs: list[Shape]) -> None:
-        require_rank(inputs, (self.rank + 1,), self.name)
+    def check_args(self, args: PoolArgs) -> None:
         for name, value in (("k", args.k), ("s", args.s), ("d", args.d), ("p", args.p)):
             values = value if isinstance(value, tuple) else (value,)
             if value is not None and any(v < (0 if name == "p" else 1) for v in values):
                 raise LayerError(Code.BAD_ARGUMENT, f"{name} must be positive, got {value}")
             if isinstance(value, tuple) and len(value) != self.rank:
                 raise LayerError(Code.BAD_ARGUMENT, f"{name}={value} needs {self.rank} values")
+
+    def check(self, args: PoolArgs, inputs: list[Shape]) -> None:
+        require_rank(inputs, (self.rank + 1,), self.name)
         check_window(self.name, tuple(inputs[0][1:]), *self._geometry(args), ceil=args.ceil,
                      pooling=True)
 
@@ -107,11 +109,13 @@ class AdaptiveAvgPool(LayerKind):
     module = "nn.AdaptiveAvgPool2d"
     doc = "adaptive average pooling to a fixed HxW: adaptive_avgpool(size)"
 
-    def check(self, args: AdaptiveArgs, inputs: list[Shape]) -> None:
-        require_rank(inputs, (3,), self.name)
+    def check_args(self, args: AdaptiveArgs) -> None:
         sizes = per_axis(args.size, 2)
         if len(sizes) != 2 or any(v < 1 for v in sizes):
             raise LayerError(Code.BAD_ARGUMENT, f"size={args.size} must be 1 or 2 positive values")
+
+    def check(self, args: AdaptiveArgs, inputs: list[Shape]) -> None:
+        require_rank(inputs, (3,), self.name)
 
     def out_shape(self, args: AdaptiveArgs, inputs: list[Shape]) -> Shape:
         return (inputs[0][0], *per_axis(args.size, 2))

@@ -37,10 +37,12 @@ class ZeroPad(LayerKind):
     def _sides(self, args: ZeroPadArgs) -> tuple:
         return args.p if isinstance(args.p, tuple) else (args.p,) * 4
 
-    def check(self, args: ZeroPadArgs, inputs: list[Shape]) -> None:
-        require_rank(inputs, (3,), self.name)
+    def check_args(self, args: ZeroPadArgs) -> None:
         if any(side < 0 for side in self._sides(args)):
             raise LayerError(Code.BAD_ARGUMENT, "zeropad takes non-negative padding")
+
+    def check(self, args: ZeroPadArgs, inputs: list[Shape]) -> None:
+        require_rank(inputs, (3,), self.name)
 
     def out_shape(self, args: ZeroPadArgs, inputs: list[Shape]) -> Shape:
         left, right, top, bottom = self._sides(args)

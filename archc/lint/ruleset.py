@@ -367,6 +367,9 @@ _COMPILER: dict[str, tuple[str, str]] = {
              "information is silently dropped, and shapes drift from what was intended.",
              "Adjust padding or the input size so the windows tile the input (or use "
              "`ceil=true` on pooling)."),
+    "W102": ("Images on disk are often height x width x channels; archc (like PyTorch) reads "
+             "CxHxW, so 32x32x3 is 32 channels of 32x3 and every count after it is wrong.",
+             "Write the channels first: `input 3x32x32`."),
 }
 
 _BUDGET_WHY = ("Teams review architecture changes like code: a budget turns 'the model got "
@@ -383,8 +386,8 @@ def _lint_rules() -> list[Rule]:
              "Shrink the network or its input, or raise `--max-macs` / `max-macs`.",
              _budget(Code.MACS_BUDGET, "MACs", "max-macs", lambda a: a.totals.macs)),
         Rule(Code.ACTIVATION_BUDGET, "activation-budget", True, _BUDGET_WHY,
-             "Downsample earlier or use fewer channels, or raise `--max-activation-mb`.",
-             _budget(Code.ACTIVATION_BUDGET, "of activations per sample", "max-activation-mb",
+             "Downsample earlier or use fewer channels, or raise `--max-activation-mib`.",
+             _budget(Code.ACTIVATION_BUDGET, "of activations per sample", "max-activation-mib",
                      lambda a: a.totals.activation_bytes / 2**20, " MiB")),
         Rule(Code.EVEN_KERNEL, "even-kernel", True,
              "An even kernel has no centre pixel: no symmetric padding keeps the size, and "
@@ -500,7 +503,7 @@ regenerate with `python -m archc.lint --write-docs`. Codes are stable.
 [tool.archc]
 max-params = "30M"          # E501
 max-macs = "5G"             # E502
-max-activation-mb = 200     # E503, MiB of float32 activations per sample
+max-activation-mib = 200    # E503, MiB (2**20 bytes) of float32 activations per sample
 fc-param-share = "50%"      # L007 threshold
 extend-select = ["L005"]    # turn on an off-by-default rule
 ignore = ["L007"]
