@@ -50,7 +50,7 @@ def _codes(value: str | None) -> list[str] | None:
               help="Activation memory budget per sample, in MiB (2**20 bytes) of float32 "
                    "(E503); --max-activation-mb is its old name.")
 @click.option("--max-layers", metavar="N",
-              help="Cap on the expanded layer count (E301); the compiler's default is 250k, "
+              help="Cap on the expanded layer count (E301); the compiler's default is 250,000, "
                    "which a pyproject.toml beside the specs can lower but not raise.")
 @click.option("--select", metavar="CODES", help="Only these rules: codes or prefixes, "
                                                 "comma-separated (ALL for every rule).")
