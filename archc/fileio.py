@@ -23,7 +23,9 @@ import time
 from pathlib import Path
 
 STALE_TEMP_SECONDS = 600  # a leftover `.NAME.XXXXXXXX.tmp` older than this is a killed run's
-DEFAULT_MAX_BYTES = 8 * 1024 * 1024  # spec files: 8 MiB is ~100x the largest real spec
+# Spec files: the zoo's largest is 2 KB. Parsing costs ~100 bytes of memory per input byte
+# until the syntax-element cap (E301) stops it, so 1 MiB keeps a hostile file near 100 MB.
+DEFAULT_MAX_BYTES = 1024 * 1024
 
 
 class Refused(OSError):
@@ -204,7 +206,7 @@ def _fsync_folder(folder: Path) -> None:
 
 def max_input_bytes() -> int:
     """The size cap on one spec: `ARCHC_MAX_FILE_SIZE` (e.g. `32M`; the environment is the
-    caller's own configuration, never a file in the tree under review) or 8 MiB."""
+    caller's own configuration, never a file in the tree under review) or 1 MiB."""
     value = os.environ.get("ARCHC_MAX_FILE_SIZE")
     if not value:
         return DEFAULT_MAX_BYTES

@@ -27,7 +27,10 @@ from pydantic import (  # noqa: F401 (Field, ValidationError re-exported)
 from archc.errors import Code
 
 Shape = tuple[Any, ...]  # ints during analysis, possibly `Sym`s during code generation
-MAX_ARG = 1 << 24  # the largest integer layer argument (= the cap on a tensor dimension)
+# The largest integer layer argument. Far past any real layer, yet products of two such values
+# that PyTorch forms in int64 are bounded by the analyzer's own caps (a window within the
+# padded input, outputs within Limits.max_dim, parameters within Limits.max_elements).
+MAX_ARG = 1 << 40
 
 
 class Args(BaseModel):
@@ -43,8 +46,7 @@ class Args(BaseModel):
     def _within_backend_range(cls, value: Any) -> Any:
         """Every integer argument (sizes, strides, groups, axes; alone or per axis) within
         MAX_ARG: PyTorch takes C++ int64s and allocates in proportion to kernels and windows,
-        so larger values overflow or hang there even where a kind's own rule would pass them.
-        A tensor dimension has the same cap (`Limits.max_dim`)."""
+        so larger values overflow or hang there even where a kind's own rule would pass them."""
         for item in value if isinstance(value, tuple) else (value,):
             if isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_ARG:
                 raise ValueError(f"at most {MAX_ARG:,} in magnitude (the cap on layer arguments)")
