@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from archc._version import __version__
 
-__all__ = ["ArchcError", "Model", "__version__", "build_module", "load", "loads"]
+__all__ = ["ArchcError", "Model", "__version__", "build_module", "load", "loads", "render"]
 
 if TYPE_CHECKING:
     from archc.api import Model, load, loads
@@ -20,6 +20,10 @@ def __getattr__(name: str) -> Any:
         from archc import api
 
         return getattr(api, name)
+    if name == "render":  # archc.render(model, "svg"): the subpackage is callable
+        import archc.render as render_module
+
+        return render_module
     if name == "ArchcError":
         from archc.errors import ArchcError
 

@@ -16,7 +16,7 @@ from archc.errors import ArchcError, Code, Diagnostic
 from archc.expand import ExpandedNetwork, LayerNode, Limits
 from archc.graph import Built
 from archc.layers import Args, LayerError, LayerKind
-from archc.layers.base import Shape, fmt_shape, prod
+from archc.layers.base import ChannelsLast, Shape, fmt_shape, prod
 
 BYTES_PER_VALUE = 4  # activation memory is reported for float32
 
@@ -82,7 +82,24 @@ def analyze(net: ExpandedNetwork, built: Built, limits: Limits | None = None) ->
 
 
 def _analyze(net: ExpandedNetwork, built: Built, limits: Limits) -> Analysis:
+    shapes, stats, errors, warnings, _ = _walk(net, built, limits)
+    if errors:  # with the expander's warnings: a channels-last input often explains the errors
+        raise ArchcError(errors + [d for d in net.diagnostics if not d.is_error])
+    return _summarise(net, built, shapes, stats, warnings)
+
+
+def analyze_partial(net: ExpandedNetwork, built: Built, limits: Limits | None = None
+                    ) -> tuple[Analysis, list[Diagnostic], dict[int, Diagnostic]]:
+    """Never raises: the analysis of every layer whose inputs are known, every error, and the
+    graph node each layer error belongs to (for `archc render` of a broken spec)."""
+    with stage():
+        shapes, stats, errors, warnings, failed = _walk(net, built, limits or Limits())
+        return _summarise(net, built, shapes, stats, warnings), errors, failed
+
+
+def _walk(net: ExpandedNetwork, built: Built, limits: Limits):
     shapes: dict[int, Shape | None] = {0: tuple(net.input) or None}  # (): an invalid input
+    failed: dict[int, Diagnostic] = {}
     stats: dict[int, LayerStats] = {}
     errors = [d for d in (*net.diagnostics, *built.diagnostics) if d.is_error]
     warnings = [d for d in (*net.diagnostics, *built.diagnostics) if not d.is_error]
@@ -102,16 +119,15 @@ def _analyze(net: ExpandedNetwork, built: Built, limits: Limits) -> Analysis:
             continue
         result = rules.apply(layer.kind, layer.args, inputs)
         if isinstance(result, LayerError):
-            errors.append(_diagnostic(layer, result.code, result.message, result.hint))
+            errors.append(failed.setdefault(node, _diagnostic(layer, result.code,
+                                                              result.message, result.hint)))
             continue
         out, params, macs, found = result
         shapes[node] = out
         stats[node] = LayerStats(layer.name, layer.kind.name, out, params, macs, layer.span.line,
                                  layer.span.col, data["side"], inputs)
         warnings += [_diagnostic(layer, *w) for w in found]
-    if errors:  # with the expander's warnings: a channels-last input often explains the errors
-        raise ArchcError(errors + [d for d in net.diagnostics if not d.is_error])
-    return _summarise(net, built, shapes, stats, warnings)
+    return shapes, stats, errors, warnings, failed
 
 
 class _Rules:
@@ -124,8 +140,8 @@ class _Rules:
 
     def apply(self, kind: LayerKind, args: Args, inputs: tuple[Shape, ...]):
         """(output, params, MACs, warnings), or the LayerError the layer raises."""
-        try:
-            key = (kind.name, args, inputs)
+        try:  # the layout is part of the key: ChannelsLast((4, 4, 8)) == (4, 4, 8)
+            key = (kind.name, args, inputs, tuple(isinstance(s, ChannelsLast) for s in inputs))
             return self.memo[key]
         except TypeError:  # an unhashable argument value: just compute
             return self._compute(kind, args, inputs)
@@ -157,9 +173,15 @@ class _Rules:
 
 def _layer(kind: LayerKind, args: Args, inputs: list[Shape], limits: Limits) -> Shape:
     """The checked output shape of one layer."""
+    if not kind.channels_last and any(isinstance(s, ChannelsLast) for s in inputs):
+        shape = next(s for s in inputs if isinstance(s, ChannelsLast))
+        back = ", ".join(map(str, (0, len(shape), *range(1, len(shape)))))
+        raise LayerError(Code.RANK_MISMATCH, f"{kind.name} expects channels first but got "
+                         f"{fmt_shape(shape)}", f"`permute({back})` puts the channels first")
     kind.check_args(args)
     kind.check(args, inputs)
-    out = tuple(kind.out_shape(args, inputs))
+    out = kind.out_shape(args, inputs)
+    out = out if isinstance(out, tuple) else tuple(out)
     if any(d < 1 for d in out):
         raise LayerError(Code.KERNEL_TOO_LARGE, f"{kind.name} produces an empty tensor "
                          f"{fmt_shape(out)}", "the input is too small for this layer")

@@ -66,8 +66,34 @@ class TupleLit(Node):
     items: list[Expr]
 
 
-Expr = Annotated[Union[IntLit, FloatLit, NameRef, BinOp, Neg, TupleLit],
-                 Field(discriminator="type")]
+class Compare(Node):
+    type: Literal["compare"] = "compare"
+    op: Literal["==", "!=", "<", "<=", ">", ">="]
+    left: Expr
+    right: Expr
+
+
+class BoolOp(Node):
+    type: Literal["boolop"] = "boolop"
+    op: Literal["and", "or"]
+    left: Expr
+    right: Expr
+
+
+class Not(Node):
+    type: Literal["not"] = "not"
+    operand: Expr
+
+
+class InputDim(Node):
+    """`in.c`, `in.h`, `in.w`, `in.l`: a size of the tensor entering the block."""
+
+    type: Literal["input_dim"] = "input_dim"
+    dim: str
+
+
+Expr = Annotated[Union[IntLit, FloatLit, NameRef, BinOp, Neg, TupleLit, Compare, BoolOp, Not,
+                       InputDim], Field(discriminator="type")]
 
 
 # ---- items (what a chain is made of) -------------------------------------------
@@ -98,6 +124,9 @@ class Residual(Node):
     body: list[Item]
     shortcut: list[Item] | None
     label: str | None = None
+    condition: Expr | None = None  # `residual if COND`: no skip (a plain chain) when false
+    shortcut_label: str | None = None  # `shortcut downsample { ... }`
+    shortcut_span: Span | None = None
 
 
 class Branch(Node):
@@ -127,7 +156,25 @@ class Save(Node):
     name: str
 
 
-Item = Annotated[Union[Call, Repeat, Residual, ConcatBlock, Group, Side, Save],
+class Shortcut(Node):
+    """`shortcut [NAME] { ... }` written inside a residual's body."""
+
+    type: Literal["shortcut"] = "shortcut"
+    items: list[Item]
+    label: str | None = None
+
+
+class If(Node):
+    """`if COND { ... } else { ... }`: decided while expanding; the chosen arm's items take
+    the place of the `if`, as if written there."""
+
+    type: Literal["if"] = "if"
+    condition: Expr
+    then: list[Item]
+    otherwise: list[Item] | None = None
+
+
+Item = Annotated[Union[Call, Repeat, Residual, ConcatBlock, Group, Side, Save, If, Shortcut],
                  Field(discriminator="type")]
 
 
@@ -144,7 +191,7 @@ class Defaults(Node):
 
 
 Stmt = Annotated[Union[InputDecl, Defaults, Call, Repeat, Residual, ConcatBlock, Group, Side,
-                       Save], Field(discriminator="type")]
+                       Save, If, Shortcut], Field(discriminator="type")]
 
 
 class Param(Node):
@@ -181,7 +228,7 @@ MAX_ELEMENTS = 1_000_000  # nodes in one file (a 100k-layer spec has about 500k)
 Part = Union[Token, Node, "_Part"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Part:
     """A piece of a rule that is not a node (an argument list, a shortcut), with its extent."""
 
@@ -269,7 +316,8 @@ class AstBuilder:
     def labeled(self, children: list) -> Node:
         label, _, item = children
         span = self._span(children)
-        if not hasattr(item, "label"):
+        label = self._label_text(label)
+        if not hasattr(item, "label") or isinstance(item, If):
             what = "`-> name`" if isinstance(item, Save) else "a side output"
             raise self._error(Code.SYNTAX, f"{what} cannot take a label", span,
                               f"remove `{label}:`; a side output is named by `side NAME`")
@@ -292,13 +340,45 @@ class AstBuilder:
     def repeat(self, children: list) -> Repeat:
         return Repeat.build(span=self._span(children), call=children[0], count=children[2])
 
-    def residual(self, children: list) -> Residual:
-        shortcut = children[-1] if isinstance(children[-1], _Part) else None
-        body = _nodes(children)
-        return Residual.build(span=self._span(children), body=body,
-                        shortcut=shortcut.items if shortcut is not None else None)
+    def _label_text(self, tok: Token) -> str:
+        """A label's text; a quoted one (`"block1-0":`) may be any module name PyTorch takes."""
+        if tok.type != "STRING":
+            return str(tok)
+        text = str(tok)[1:-1]
+        if not text or "." in text:
+            raise self._error(Code.BAD_NAME, f"{tok} cannot name a module: "
+                              + ("it is empty" if not text else "`.` separates module paths"),
+                              self._tok_span(tok), "write e.g. `\"block1-0\":`")
+        return text
 
-    def shortcut(self, children: list) -> _Part:
+    def residual(self, children: list) -> Residual:
+        condition = next((c.items[0] for c in children if isinstance(c, _Part)), None)
+        closing = max(i for i, c in enumerate(children) if isinstance(c, Token)
+                      and c.type == "RBRACE")
+        body = [c for c in children[:closing] if isinstance(c, Node)]
+        trailing = next((c for c in children[closing + 1:] if isinstance(c, Shortcut)), None)
+        return Residual.build(
+            span=self._span(children), body=body, condition=condition,
+            shortcut=trailing.items if trailing is not None else None,
+            shortcut_label=trailing.label if trailing is not None else None,
+            shortcut_span=trailing.span if trailing is not None else None)
+
+    def condition(self, children: list) -> _Part:
+        return _Part([children[1]], children[0], children[0])
+
+    def shortcut(self, children: list) -> Shortcut:
+        label = None
+        if isinstance(children[1], Token) and children[1].type in ("NAME", "STRING"):
+            label = self._label_text(children[1])
+        return Shortcut.build(span=self._span(children), items=_nodes(children), label=label)
+
+    def if_item(self, children: list) -> If:
+        otherwise = children[-1] if isinstance(children[-1], _Part) else None
+        then = [c for c in children[2:] if isinstance(c, Node)]
+        return If.build(span=self._span(children), condition=children[1], then=then,
+                        otherwise=otherwise.items if otherwise is not None else None)
+
+    def else_clause(self, children: list) -> _Part:
         return _Part(_nodes(children), children[0], children[-1])
 
     def concat_block(self, children: list) -> ConcatBlock:
@@ -331,6 +411,29 @@ class AstBuilder:
     def name_ref(self, children: list) -> NameRef:
         (tok,) = children
         return NameRef.build(span=self._tok_span(tok), name=str(tok))
+
+    def input_dim(self, children: list) -> InputDim:
+        return InputDim.build(span=self._span(children), dim=str(children[2]))
+
+    def compare(self, children: list) -> Compare:
+        left, op, right = children
+        return self._nested(Compare.build(span=self._span(children), op=str(op), left=left,
+                                          right=right), left, right)
+
+    def and_op(self, children: list) -> BoolOp:
+        return self._boolop("and", children)
+
+    def or_op(self, children: list) -> BoolOp:
+        return self._boolop("or", children)
+
+    def _boolop(self, op: str, children: list) -> BoolOp:
+        left, _, right = children
+        return self._nested(BoolOp.build(span=self._span(children), op=op, left=left,
+                                         right=right), left, right)
+
+    def not_op(self, children: list) -> Not:
+        return self._nested(Not.build(span=self._span(children), operand=children[1]),
+                            children[1])
 
     def atom(self, children: list) -> Node:
         return children[1]  # "(" expr ")": the span stays the inner expression's
@@ -390,5 +493,5 @@ def _end(part: Part) -> tuple[int, int]:
     if isinstance(part, Token):
         return part.end_line, part.end_column
     if isinstance(part, _Part):
-        return part.last.end_line, part.last.end_column
+        return _end(part.last)
     return part.span.end_line, part.span.end_col

@@ -41,6 +41,9 @@ class Code(str, Enum):
     INPUT = "E107"
     UNDEFINED_TENSOR = "E108"
     NO_NETWORK = "E110"
+    BAD_NAME = "E111"
+    BAD_CONDITION = "E112"
+    NO_INPUT_SHAPE = "E113"
     KERNEL_TOO_LARGE = "E201"
     CHANNEL_MISMATCH = "E202"
     RESIDUAL_MISMATCH = "E203"
@@ -84,20 +87,28 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.UNDEFINED_NAME: "an expression names something that is not a block parameter",
     Code.DUPLICATE: "a block, network, label or argument defined twice",
     Code.INPUT: "a network without exactly one `input`, or `input` in the wrong place",
-    Code.UNDEFINED_TENSOR: "a named tensor used before `-> name` defined it",
+    Code.UNDEFINED_TENSOR: ("a named tensor used before `-> name` defined it, or saved only "
+                            "inside a `side` head"),
     Code.NO_NETWORK: "the file defines no network, or the requested network does not exist",
+    Code.BAD_NAME: "a quoted label that cannot name a module (empty, or holding `.`), or `_` "
+                   "saved as a tensor name (it stands for the current tensor)",
+    Code.BAD_CONDITION: "an `if` condition that is not true or false (e.g. a number)",
+    Code.NO_INPUT_SHAPE: "`in.c`/`in.h`/`in.w`/`in.l` outside a block, or a size the block's "
+                         "input does not have",
     Code.KERNEL_TOO_LARGE: "the window is larger than the padded input: no output position",
     Code.CHANNEL_MISMATCH: "channel counts do not fit (groups, features, explicit in-channels)",
     Code.RESIDUAL_MISMATCH: "the residual body changes the shape and no shortcut fixes it",
     Code.CONCAT_MISMATCH: "concatenated tensors disagree on spatial size or rank",
     Code.SAME_IMPOSSIBLE: "`p=same` cannot keep the size (even kernel or stride > 1)",
     Code.RANK_MISMATCH: "a layer got a tensor of the wrong rank (e.g. linear before flatten)",
-    Code.BROADCAST_MISMATCH: "add/mul of tensors whose shapes do not broadcast",
+    Code.BROADCAST_MISMATCH: ("add/mul of tensors whose shapes do not broadcast (as the batched "
+                              "tensors: equal ranks)"),
     Code.TOO_LARGE: "the expanded network exceeds the layer limit (expansion bomb)",
     Code.RECURSION: "a block calls itself, directly or through other blocks",
     Code.TOO_DEEP: "nesting deeper than the limit",
     Code.VALUE_TOO_LARGE: "a size or count beyond the configured cap",
-    Code.CODEGEN: "the PyTorch backend cannot express this construct (a side output in a block)",
+    Code.CODEGEN: ("the PyTorch backend cannot express this construct (a side output in a "
+                   "block, a `layer_scale` inside a container)"),
     Code.VERIFY: "the emitted module disagrees with the analyzer (a bug: please report it)",
     Code.FLOOR_DROPS: "warning: the stride does not divide the input; border rows are dropped",
     Code.CHANNELS_LAST: "warning: `input` looks like HxWxC (e.g. 32x32x3); archc reads CxHxW",

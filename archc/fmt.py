@@ -24,7 +24,7 @@ from lark import Token, Tree
 INDENT = "    "
 COMMENT_GAP = 2  # spaces between the longest code line of a run and its aligned comments
 
-_ALWAYS_BLOCK = {"residual", "concat_block", "side"}
+_ALWAYS_BLOCK = {"residual", "concat_block", "side", "if_item", "shortcut"}
 _ONE_LINE_OK = {"group", "defaults", "branch"}  # stay on one line when written on one line
 _ALONE = {"input_decl", "defaults", "branch"}  # never share a line with other items
 _BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//"}
@@ -164,20 +164,42 @@ class Printer:
             name, colon, tree = tree.children
             label, label_tokens = f"{name}:", [name, colon]
         head, opening, items, closing, rest = _braced(tree)
-        titles = {"residual": "residual", "concat_block": "concat", "branch": "branch",
-                  "group": "", "defaults": "defaults"}
-        title = f"side {head[1]}" if tree.data == "side" else titles[tree.data]
-        title = " ".join(part for part in (label, title) if part)
+        title = " ".join(part for part in (label, self.title(tree, head)) if part)
         lines = self.block(title, label_tokens + head + [opening], items, closing, indent)
-        shortcut = next((t for t in rest if isinstance(t, Tree)), None)
-        if shortcut is not None:  # `} shortcut {` joins the body's closing brace
-            s_head, s_open, s_items, s_close, _ = _braced(shortcut)
+        follow = next((t for t in rest if isinstance(t, Tree)), None)
+        while follow is not None:  # `} shortcut {`, `} else {`, `} else if ... {`
+            if follow.data == "else_clause" and isinstance(follow.children[1], Tree):
+                nested = follow.children[1]  # else if
+                n_head, n_open, n_items, n_close, n_rest = _braced(nested)
+                joined = [follow.children[0], *n_head, n_open]
+                text = "} else " + self.title(nested, n_head) + " {"
+            else:
+                n_head, n_open, n_items, n_close, n_rest = _braced(follow)
+                joined = [*n_head, n_open]
+                text = "} " + (self.title(follow, n_head) if follow.data == "shortcut"
+                               else "else") + " {"
             last = lines[-1]
-            last.text, last.opens = "} shortcut {", True
-            last.tokens += [*s_head, s_open]
-            lines += [*self.statements(s_items, indent + 1),
-                      Line(indent, "}", [s_close], closes=True)]
+            last.text, last.opens = text, True
+            last.tokens += _tokens_of(joined)
+            lines += [*self.statements(n_items, indent + 1),
+                      Line(indent, "}", [n_close], closes=True)]
+            follow = next((t for t in n_rest if isinstance(t, Tree)), None)
         return lines
+
+    def title(self, tree: Tree, head: list) -> str:
+        """What precedes a construct's `{`: `residual if COND`, `shortcut NAME`, `if COND`."""
+        if tree.data == "side":
+            return f"side {head[1]}"
+        if tree.data == "if_item":
+            return f"if {self.expr(head[1])}"
+        if tree.data == "shortcut":
+            return " ".join(str(t) for t in head)
+        if tree.data == "residual":
+            condition = next((t for t in head if isinstance(t, Tree)), None)
+            return "residual" + (f" if {self.expr(condition.children[1])}" if condition else "")
+        titles = {"concat_block": "concat", "branch": "branch", "group": "",
+                  "defaults": "defaults"}
+        return titles[tree.data]
 
     # ---- inline items -------------------------------------------------------------------------
 
@@ -220,6 +242,14 @@ class Printer:
             return "-" + self.expr(parts[0])
         if kind == "tuple_lit":
             return "(" + ", ".join(self.expr(p) for p in parts) + ")"
+        if kind == "compare":
+            return f"{self.expr(parts[0])} {node.children[1]} {self.expr(parts[1])}"
+        if kind in ("and_op", "or_op"):
+            return f"{self.expr(parts[0])} {kind[:-3]} {self.expr(parts[1])}"
+        if kind == "not_op":
+            return "not " + self.expr(parts[0])
+        if kind == "input_dim":
+            return f"in.{node.children[2]}"
         if kind == "atom":  # parentheses the user wrote: kept, they may carry meaning to readers
             return f"({self.expr(parts[0])})"
         return str(node.children[0])  # int_lit, float_lit, name_ref: the token as written

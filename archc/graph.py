@@ -18,6 +18,7 @@ import networkx as nx
 from archc._perf import stage
 from archc.errors import Code, Diagnostic, Span
 from archc.expand import (
+    CURRENT,
     BlockNode,
     ConcatNode,
     ExpandedNetwork,
@@ -67,6 +68,12 @@ class _Names:
     saved: dict[str, int] = field(default_factory=dict)
     spans: dict[str, Span] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
+    in_side: dict[str, str] = field(default_factory=dict)  # saved only inside this side head
+
+    def side_scope(self) -> _Names:
+        """What a side head sees: every tensor saved before it; what it saves stays its own
+        (a head runs only in training, so the main path cannot read its tensors)."""
+        return _Names(dict(self.saved), dict(self.spans), set(), dict(self.in_side))
 
 
 class GraphBuilder:
@@ -105,11 +112,12 @@ class GraphBuilder:
 
     def _dataflow(self, node: TreeNode, current: int, side: str | None, names: _Names) -> int:
         if isinstance(node, LayerNode):
-            refs = self._refs(node, names)
+            refs = self._refs(node, names, current)
             if refs is None:  # reported; poison the merge so its users are skipped
                 node = LayerNode(node.name, node.kind, None, node.span, node.trace)
                 refs = []
-            return self._add(node, [current, *refs], side)
+            placed = any(ref == CURRENT for ref, _ in node.refs)  # `concat(x, _)`
+            return self._add(node, refs if placed and refs else [current, *refs], side)
         if isinstance(node, SeqNode):
             return self._nodes(node.children, current, side, names)
         if isinstance(node, BlockNode):
@@ -118,30 +126,48 @@ class GraphBuilder:
             self._finish(inner)
             return out
         if isinstance(node, ResidualNode):
-            body = self._nodes(node.body, current, side, names)
+            at = len(node.body) if node.shortcut_at is None else node.shortcut_at
+            body = self._nodes(node.body[:at], current, side, names)  # in the order written
             skip = self._node(node.shortcut, current, side, names) if node.shortcut else current
+            body = self._nodes(node.body[at:], body, side, names)
             return self._add(node.add, [body, skip], side)
         if isinstance(node, ConcatNode):
             outs = [self._node(branch, current, side, names) for branch in node.branches]
             return self._add(node.cat, outs, side)
         if isinstance(node, SideNode):
-            self.sides[node.name] = self._nodes(node.body, current, node.name, names)
+            inner = names.side_scope()
+            self.sides[node.name] = self._nodes(node.body, current, node.name, inner)
+            own = [n for n, i in inner.saved.items() if names.saved.get(n) != i]
+            self.unused += [(n, inner.spans[n]) for n in own if n not in inner.used]
+            names.used |= inner.used - set(own)
+            for n in own:
+                if n not in names.saved:  # else the main path still reads its own tensor
+                    names.in_side[n] = node.name.rsplit(".", 1)[-1]
             return current
         if isinstance(node, SaveNode):
+            names.in_side.pop(node.name, None)
             names.saved[node.name] = current
             names.spans[node.name] = node.span
             return current
         raise TypeError(f"unexpected tree node {node!r}")
 
-    def _refs(self, layer: LayerNode, names: _Names) -> list[int] | None:
+    def _refs(self, layer: LayerNode, names: _Names, current: int) -> list[int] | None:
         found: list[int] | None = []
         for ref, span in layer.refs:
-            if ref not in names.saved:
-                hint = (f"saved so far: {', '.join(names.saved)}" if names.saved
-                        else "save the tensor first with `-> " + ref + "`")
-                self.diagnostics.append(Diagnostic(Code.UNDEFINED_TENSOR,
-                                                   f"no tensor named `{ref}` saved before here",
-                                                   span, hint, tuple(reversed(layer.trace))))
+            if ref == CURRENT:
+                if found is not None:
+                    found.append(current)
+            elif ref not in names.saved:
+                if ref in names.in_side:
+                    message = (f"`{ref}` is saved inside side output `{names.in_side[ref]}`, "
+                               "which runs only in training: this path cannot read it")
+                    hint = "save the tensor before the side head, or move its layers out of it"
+                else:
+                    message = f"no tensor named `{ref}` saved before here"
+                    hint = (f"saved so far: {', '.join(names.saved)}" if names.saved
+                            else "save the tensor first with `-> " + ref + "`")
+                self.diagnostics.append(Diagnostic(Code.UNDEFINED_TENSOR, message, span, hint,
+                                                   tuple(reversed(layer.trace))))
                 found = None
             elif found is not None:
                 names.used.add(ref)

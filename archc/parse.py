@@ -35,7 +35,7 @@ from archc.ast import AstBuilder, SpecFile
 from archc.errors import ArchcError, Code, Diagnostic, Span
 
 MAX_NESTING = 200
-_BRACKETS = re.compile(r"#[^\n]*|[{}()]")
+_BRACKETS = re.compile(r'"[^"\\\n]*"|#[^\n]*|[{}()]')  # quoted labels may hold braces
 
 # Readable names for grammar terminals in "expected ..." messages.
 _TERMINAL_NAMES = {
@@ -307,7 +307,7 @@ def check_nesting(text: str, file: str, limit: int = MAX_NESTING) -> None:
     depth = 0
     for match in _BRACKETS.finditer(text):
         char = match.group()
-        if char[0] == "#":
+        if char[0] in '#"':
             continue
         depth = depth + 1 if char in "{(" else max(0, depth - 1)
         if depth > limit:

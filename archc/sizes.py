@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from archc import ast as A
 from archc.errors import Span
+from archc.expr import EvalError, evaluate
 from archc.layers import REGISTRY
 
 Trace = tuple[tuple[str, Span], ...]
@@ -177,8 +178,10 @@ def _children(item: Any) -> list:
         return [*item.body, *(item.shortcut or [])]
     if isinstance(item, A.ConcatBlock):
         return [inner for branch in item.branches for inner in branch.items]
-    if isinstance(item, (A.Group, A.Side, A.Branch)):
+    if isinstance(item, (A.Group, A.Side, A.Branch, A.Shortcut)):
         return item.items
+    if isinstance(item, A.If):  # both arms: an upper bound on what the chosen one expands to
+        return [*item.then, *(item.otherwise or [])]
     return []
 
 
@@ -186,8 +189,6 @@ _ERROR = object()
 
 
 def _value(expr: Any, env: dict[str, Any]) -> Any:
-    from archc.expand import EvalError, evaluate
-
     try:
         return evaluate(expr, env)
     except EvalError:

@@ -48,6 +48,7 @@ def error(text: str) -> Diagnostic:
     (6, 3, 1, 1, 6, False),  # E34: p = (f - 1) / 2 keeps 6x6
     (7, 3, 1, 1, 7, False),  # E28
 ])
+@pytest.mark.independent
 def test_seed_size_rule(n, f, s, p, out, drops):
     text = net(f"1x{n}x{n}", f"conv(1, k={f}, s={s}, p={p})")
     assert rows(text)[0][0] == (1, out, out)
@@ -63,10 +64,12 @@ def test_seed_size_rule(n, f, s, p, out, drops):
     ("192x28x28", "conv(32, k=5, p=same)", (32, 28, 28), 153_632, 120_422_400),  # E44
     ("1024", "linear(10)", (10,), 10_250, 10_240),  # E13
 ])
+@pytest.mark.independent
 def test_seed_counts(dims, layer, shape, params, macs):
     assert rows(net(dims, layer)) == [(shape, params, macs)]
 
 
+@pytest.mark.independent
 def test_seed_flatten_then_dense():
     # E16: 32x32x3 flattens to 3072; a dense layer to 4096 has 12,587,008 parameters
     assert rows(net("3x32x32", "flatten", "linear(4096)")) == [
@@ -80,10 +83,12 @@ def test_seed_flatten_then_dense():
     ("1000x7x7", "maxpool(3, s=2)", (1000, 3, 3)),  # ... and f3 s2 both give 3
     ("2x4x4", "avgpool(2)", (2, 2, 2)),  # E12: the stride defaults to the kernel
 ])
+@pytest.mark.independent
 def test_seed_pooling(dims, layer, shape):
     assert rows(net(dims, layer)) == [(shape, 0, 0)]
 
 
+@pytest.mark.independent
 def test_bottleneck_report():
     # E44/E45: the 5x5 alone costs 120,422,400 MACs; through a 1x1 to 16 channels 12,443,648
     analysis = archc.loads(net("192x28x28", "conv(16, k=1) conv(32, k=5, p=2)"), FILE).analysis
@@ -101,6 +106,7 @@ def torch_shape(module, dims: tuple[int, ...]) -> tuple[int, ...]:
 
 @pytest.mark.parametrize(("n", "k", "s", "p"), [(7, 3, 2, 0), (8, 3, 2, 1), (5, 2, 2, 0),
                                                  (6, 3, 2, 1), (112, 3, 2, 0), (10, 4, 3, 2)])
+@pytest.mark.independent
 def test_ceil_mode_matches_torch(n, k, s, p):
     torch = pytest.importorskip("torch")
     expected = torch_shape(torch.nn.MaxPool2d(k, s, p, ceil_mode=True), (2, n, n))
@@ -108,6 +114,7 @@ def test_ceil_mode_matches_torch(n, k, s, p):
 
 
 @pytest.mark.parametrize(("k", "d"), [(3, 1), (5, 1), (3, 2), (3, 3), (7, 2), (1, 4)])
+@pytest.mark.independent
 def test_same_padding_and_dilation(k, d):
     torch = pytest.importorskip("torch")
     conv = torch.nn.Conv2d(3, 4, k, dilation=d, padding="same")
@@ -125,6 +132,7 @@ def test_same_padding_impossible():
 
 @pytest.mark.parametrize(("c_in", "out", "groups"), [(32, 32, 32), (32, 64, 32), (12, 8, 4),
                                                       (6, 6, 1)])
+@pytest.mark.independent
 def test_grouped_and_depthwise_parameters(c_in, out, groups):
     torch = pytest.importorskip("torch")
     conv = torch.nn.Conv2d(c_in, out, 3, groups=groups, padding=1)
@@ -142,6 +150,7 @@ def test_groups_must_divide_channels():
 
 @pytest.mark.parametrize(("k", "s", "p", "op", "d"), [(2, 2, 0, 0, 1), (3, 2, 1, 1, 1),
                                                        (4, 2, 1, 0, 1), (3, 1, 0, 0, 2)])
+@pytest.mark.independent
 def test_transposed_conv_matches_torch(k, s, p, op, d):
     torch = pytest.importorskip("torch")
     layer = torch.nn.ConvTranspose2d(4, 6, k, stride=s, padding=p, output_padding=op, dilation=d)
@@ -173,6 +182,74 @@ def test_broadcast_mismatch():
     assert "4x6x6, 8x6x6 do not broadcast" in diag.message
 
 
+def test_broadcast_follows_the_batched_tensors():
+    """Regression: (N, C) against (N, C, H, W) aligns C with W (and N with H) in PyTorch, so a
+    flat gate cannot scale a map even when C == W; it used to pass `check` and crash `build`."""
+    diag = error(net("4x4x4", "-> x", "global_avgpool flatten", "mul(x)"))
+    assert (diag.code.value, diag.span.line, diag.span.col) == ("E207", 5, 5)
+    assert "(N, 4) and (N, 4, 4, 4)" in diag.message
+    assert "global_avgpool` keeps Cx1x1" in diag.hint
+    diag = error(net("8x1x1", "-> x", "flatten", "add(x)"))  # every axis 1 or equal: still no
+    assert diag.code.value == "E207"
+
+
+def test_tensor_saved_in_a_side_head_is_not_on_the_main_path():
+    """Regression: the head runs only in training, so the main path cannot read what it saves
+    (it used to report 0 MACs for the conv and crash `build` with UnboundLocalError)."""
+    diag = error(net("3x8x8", "-> x", "side s { conv(4, k=1) -> y }", "concat(y)"))
+    assert (diag.code.value, diag.span.line, diag.span.col) == ("E108", 5, 12)
+    assert "inside side output `s`" in diag.message
+
+
+def test_side_head_may_reuse_a_name_without_hiding_the_main_one():
+    text = net("3x8x8", "-> x", "side s { conv(4, k=1) -> x conv(4, k=1) add(x) }",
+               "conv(3, k=1)", "add(x)")
+    analysis = archc.loads(text, FILE).analysis
+    assert analysis.output == (3, 8, 8)
+    assert analysis.totals.macs == 8 * 8 * 3 * 3  # the main conv only
+
+
+# ---- channels-last layout, per-position layers (issue 10) -----------------------------------
+
+def test_linear_at_every_position_of_a_channels_last_map():
+    text = net("16x5x7", "permute(0, 2, 3, 1)", "layernorm", "linear(32)", "gelu",
+               "linear(16, bias=false)", "permute(0, 3, 1, 2)")
+    r = rows(text)
+    assert [x[0] for x in r] == [(5, 7, 16), (5, 7, 16), (5, 7, 32), (5, 7, 32), (5, 7, 16),
+                                 (16, 5, 7)]
+    assert r[1][1:] == (2 * 16, 0)  # a weight and a bias per channel
+    assert r[2][1:] == (16 * 32 + 32, 5 * 7 * 16 * 32)  # H*W*in*out
+    assert r[4][1:] == (32 * 16, 5 * 7 * 32 * 16)
+
+
+def test_layernorm_over_channels_of_a_map_and_a_flat_vector():
+    assert rows(net("24x3x3", "layernorm(eps=1e-6)"))[0] == ((24, 3, 3), 48, 0)
+    assert rows(net("24", "layernorm(affine=false)"))[0] == ((24,), 0, 0)
+
+
+def test_channels_last_tensor_is_refused_by_channel_first_kinds():
+    diag = error(net("8x4x4", "permute(0, 2, 3, 1)", "conv(8, k=1)"))
+    assert (diag.code.value, diag.span.line) == ("E206", 4)
+    assert "channels last" in diag.message and "permute(0, 3, 1, 2)" in diag.hint
+    diag = error(net("8x4x4", "linear(8)"))  # a CxHxW map: flatten or permute first
+    assert diag.code.value == "E206" and "permute(0, 2, 3, 1)" in diag.hint
+
+
+@pytest.mark.parametrize(("dims", "fragment"), [
+    ("(0, 2, 3)", "not an order"), ("(1, 0, 2, 3)", "batch axis"),
+    ("(0, 2, 1, 3)", "channels first or last")])
+def test_bad_permutes(dims, fragment):
+    diag = error(net("8x4x4", f"permute{dims}"))
+    assert diag.code.value == "E104" and fragment in diag.message
+
+
+def test_layer_scale_stochastic_depth_and_chunk_counts():
+    r = rows(net("12x4x4", "layer_scale", "stochastic_depth(0.1)", "chunk(3, 2)"))
+    assert r == [((12, 4, 4), 12, 0), ((12, 4, 4), 0, 0), ((4, 4, 4), 0, 0)]
+    assert error(net("12x4x4", "chunk(5, 0)")).code.value == "E202"
+    assert error(net("12x4x4", "chunk(3, 3)")).code.value == "E104"
+
+
 def test_residual_mismatch_is_located():
     text = net("8x8x8", "conv(8, k=1)", "residual { conv(16, k=3, s=2, p=1) }")
     diag = error(text)
@@ -197,7 +274,7 @@ def test_concat_adds_channels_and_needs_equal_maps():
 def test_rank_mismatch():
     diag = error(net("3x8x8", "linear(10)"))
     assert (diag.code.value, diag.span.line, diag.span.col) == ("E206", 3, 5)
-    assert diag.hint == "add `flatten` before it"
+    assert diag.hint.startswith("add `flatten` before it")
 
 
 def test_errors_do_not_cascade():
@@ -214,6 +291,7 @@ def test_output_cap():
     assert (diag.code.value, diag.span.col) == ("E304", 22)
 
 
+@pytest.mark.independent
 def test_totals():
     analysis = archc.loads(net("3x32x32", "conv(10, k=5, p=2) bn relu",
                                "side aux { global_avgpool flatten linear(2) }",

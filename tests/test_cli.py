@@ -19,6 +19,7 @@ def run(*args: str, stdin: str | None = None):
     return CliRunner().invoke(main, list(args), input=stdin)
 
 
+@pytest.mark.independent
 def test_check_ok():
     result = run("check", LENET)
     assert result.exit_code == 0
@@ -136,3 +137,18 @@ def test_caret_lands_on_the_right_line_after_form_feeds(tmp_path):
     lines = run("check", str(spec)).output.splitlines()
     assert lines[0].startswith(f"{spec}:3:3: error[E201]")
     assert lines[2] == "3 |   conv(4, k=9)"
+
+
+@pytest.mark.parametrize("body", [
+    "-> x global_avgpool flatten mul(x)",  # issue 10: a flat gate against a 4x4x4 map
+    "-> x side s { conv(4, k=1) -> y } concat(y)",  # issue 10: a side head's tensor
+])
+def test_wrong_answers_of_issue_10_are_located_errors(tmp_path, body):
+    pytest.importorskip("torch")
+    spec = tmp_path / "s.arch"
+    spec.write_text(f"network S {{\n    input {'4x4x4' if 'mul' in body else '3x8x8'}\n"
+                    f"    {body}\n}}\n")
+    for command in (["check"], ["build", "-o", str(tmp_path / "s.py")]):
+        result = run(*command, str(spec))
+        assert result.exit_code == 1, result.output
+        assert f"{spec}:3:" in result.output and "Traceback" not in result.output

@@ -81,9 +81,9 @@ def test_merges_and_sides():
     assert layers == ["aux.global_avgpool1", "aux.flatten1", "aux.linear1", "relu1"]
 
 
-def test_label_inside_numbered_container_is_an_error():
-    (diag,) = errors(net("g: { x: relu }"))
-    assert brief([diag]) == [("E106", 3, 10)] and "numbered container" in diag.message
+def test_labels_inside_a_container_name_its_children():
+    # a label inside makes the container's children named (torchvision's OrderedDict style)
+    assert names(net("g: { x: conv(4, k=1) relu }")) == ["g.x", "g.relu1"]
 
 
 def test_duplicate_labels():

@@ -344,8 +344,10 @@ def test_pytorch_argument_names_are_checked_as_meant() -> None:
 
 
 def test_a_rejected_label_does_not_drop_its_layer() -> None:
+    # (labels inside a container are allowed since issue 10: the rejected one is a duplicate)
     text = ("network N {\n input 3x32x32\n conv(16, k=3, p=1)\n x: relu\n residual {\n"
-            "  conv(32, k=3, p=1)\n } shortcut {\n  x: conv(32, k=1)\n }\n flatten linear(10)\n}\n")
+            "  conv(32, k=3, p=1)\n } shortcut {\n  x: bn x: conv(32, k=1)\n }\n flatten"
+            " linear(10)\n}\n")
     assert codes(text) == [("E106", 8)]  # no E203: the projection still counts
 
 

@@ -27,7 +27,7 @@ ZOO = sorted([*ROOT.glob("specs/*.arch"), *ROOT.glob("examples/*.arch")])
 def _without_positions(value):
     if isinstance(value, dict):
         return {k: _without_positions(v) for k, v in value.items()
-                if k not in {"span", "name_span", "file"}}
+                if k not in {"span", "name_span", "shortcut_span", "file"}}
     if isinstance(value, list):
         return [_without_positions(v) for v in value]
     return value
@@ -322,6 +322,7 @@ def _rejoin_dims(tokens: list[str]) -> list[str]:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec_sources())
+@pytest.mark.fuzz
 def test_generated_specs_format_without_changing_meaning(source: str) -> None:
     assert_formats_well(source)
 

@@ -343,6 +343,14 @@ def test_channels_rule_is_off_by_default_and_skips_the_output() -> None:
     assert [d.span.line for d in hits] == [3] and "conv1" in hits[0].message
 
 
+def test_channels_rule_reads_the_last_axis_of_a_channels_last_map() -> None:
+    text = _net("permute(0, 2, 3, 1) linear(20) linear(16) permute(0, 3, 1, 2) conv(8, k=1)",
+                "16x3x3")
+    hits = [d.message for d in lint_text(text, config=LintConfig(extend_select=("L005",)))
+            if d.code.value == "L005"]
+    assert hits == ["linear1: 20 output channels is not a multiple of 8"]
+
+
 def test_shadowing_of_layer_kinds_and_blocks() -> None:
     text = ("block conv_block(c) {\n    conv(c, k=3, p=1)\n}\n"
             "block stage(relu, conv_block=1, valid=0) {\n    conv_block(relu)\n}\n"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import keyword
 
+from archc.layers.support import SUPPORT
+
 # Attributes of nn.Module / nn.Sequential / nn.ModuleDict that a submodule must not shadow
 # (tests/test_codegen.py checks this list against the installed torch).
 MODULE_ATTRIBUTES = frozenset([
@@ -27,7 +29,8 @@ MODULE_ATTRIBUTES = frozenset([
 
 # Names the generated file itself uses at module level or in every forward.
 GENERATED_GLOBALS = frozenset({"torch", "nn", "Tensor", "OrderedDict", "self", "x", "super",
-                               "in_channels", "annotations", "print", "object", "type"})
+                               "in_channels", "annotations", "print", "object", "type",
+                               *SUPPORT})
 
 
 def is_safe(name: str) -> bool:
@@ -36,10 +39,14 @@ def is_safe(name: str) -> bool:
 
 
 def attribute(name: str) -> str:
-    """A submodule attribute / ModuleDict key for a spec label; digits stay (Sequential slots)."""
+    """A submodule name for a spec label. Digits stay (Sequential slots); so does any name
+    PyTorch accepts as a module name (`block1-0`, `class`), which the generated code then
+    writes with add_module / getattr / a quoted key. Names that would shadow nn.Module
+    attributes, or start with `_`, are renamed."""
     if name.isdigit():
         return name
-    if is_safe(name) and name not in MODULE_ATTRIBUTES:
+    if name and "." not in name and not name.startswith("_") and name not in MODULE_ATTRIBUTES \
+            and name.isprintable():
         return name
     return "m_" + "".join(c if c.isalnum() and c.isascii() else "_" for c in name).strip("_")
 

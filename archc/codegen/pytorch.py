@@ -30,9 +30,12 @@ from archc.expand import (
     SideNode,
     TreeNode,
     find_network,
+    merge_inputs,
 )
+from archc.expr import INPUT
 from archc.graph import GraphNode, build_graph
 from archc.layers.base import LayerError, LayerKind, TorchCall, fmt_shape
+from archc.layers.support import SUPPORT
 
 INDENT = "    "
 # Line 1 of every emitted file: a PEP 263 cookie there is the one Python honours, so nothing on
@@ -115,6 +118,7 @@ class Generator:
         self.instances = _block_instances(model.expanded.body)
         self.done: set[str] = set()
         self.specialised_by_body: dict[str, str] = {}  # class body -> class, to share twins
+        self.support: set[str] = set()  # classes of archc.layers.support the file needs
         self._net_scope: Scope | None = None
 
     # ---- driver --------------------------------------------------------------
@@ -135,7 +139,8 @@ class Generator:
                   "# Edit the spec, not this file: `archc build` writes it again.",
                   f'"""{self.model.analysis.network}, compiled by archc."""', "",
                   "import torch", "from torch import nn", "", ""]
-        source = "\n".join(header) + "\n" + "\n\n".join(self.sources)
+        support = [SUPPORT[name] for name in SUPPORT if name in self.support]
+        source = "\n".join(header) + "\n" + "\n\n".join([*support, *self.sources])
         _check_inert(source)
         return Generated(source, self.network_class, sides)
 
@@ -176,11 +181,12 @@ class Generator:
         name = self.class_names.fresh(class_name(block))
         self.block_classes[block] = name
         params = [(p.name, _param_name(p.name)) for p in definition.params]
-        env = {spec_name: Sym(py_name) for spec_name, py_name in params}
+        env: dict[str, Any] = {spec_name: Sym(py_name) for spec_name, py_name in params}
         instances = self.instances[block]
         rank = {len(self._input_shape(node)) for node in instances}
         if len(rank) != 1:
             raise NotSymbolic("calls with different ranks")
+        env[INPUT] = (Sym("in_channels"), *self._input_shape(instances[0])[1:])
         before = len(self.expander.diagnostics)
         body = self.expander.block_body(block, env, self.defaults)
         if len(self.expander.diagnostics) != before:
@@ -211,8 +217,8 @@ class Generator:
             if node:
                 layer = data.layer
                 try:
-                    shapes[node] = tuple(layer.kind.out_shape(layer.args,
-                                                              [shapes[i] for i in inputs[node]]))
+                    out = layer.kind.out_shape(layer.args, [shapes[i] for i in inputs[node]])
+                    shapes[node] = out if isinstance(out, tuple) else tuple(out)
                 except LayerError as exc:  # e.g. a broadcast that needs concrete sizes
                     raise NotSymbolic(exc.message) from None
         instances = self.instances[block]
@@ -310,7 +316,7 @@ class Generator:
         lines = [f"class {name}(nn.Module):", f'{INDENT}"""{doc}"""', "",
                  f"{INDENT}def __init__({signature}) -> None:", f"{INDENT * 2}super().__init__()"]
         for key, child in modules.children.items():
-            lines += _assign(f"self.{key}", child, INDENT * 2)
+            lines += _assign(key, child, INDENT * 2)
         lines += [INDENT * 2 + line for line in inits]
         lines += ["", *forward]
         return "\n".join(lines) + "\n"
@@ -326,11 +332,16 @@ class Generator:
             call = self._torch_call(scope, node)
             if call.module is None:  # a merge: an expression in forward, not a submodule
                 return
-            slot = Slot(_call_text(call), scope.comment(node))
+            if node.kind.parameter and len(path) != 1:
+                raise Unsupported(f"`{node.name}` is a parameter of its block or network and "
+                                  "cannot sit inside a container; move it out of the { }", node)
+            text = _call_text(call)
+            slot = Slot(f"nn.Parameter({text})" if node.kind.parameter else text,
+                        scope.comment(node))
             slots[id(node)] = (slot, call)
-            access = _access(path, modules) if len(path) == 1 else None
+            access = _access(path, modules) if len(path) == 1 else _getattr_path(path)
             for statement in node.kind.torch_init(node.args):
-                inits.append(statement.format(m=access or "self." + ".".join(path)))
+                inits.append(statement.format(m=access))
         target = modules
         for part in path[:-1]:
             target = target.children.setdefault(part, Container())
@@ -363,7 +374,9 @@ class Generator:
     def _torch_call(self, scope: Scope, layer: LayerNode) -> TorchCall:
         node = scope.node_of[id(layer)]
         shapes = [scope.shapes[i] for i in scope.inputs_of[node]]
-        return layer.kind.torch(layer.args, shapes)
+        call = layer.kind.torch(layer.args, shapes)
+        self.support.update(call.support)
+        return call
 
     # ---- forward ------------------------------------------------------------------
 
@@ -416,9 +429,12 @@ class _Forward:
             self.fresh[var] = None
             return var
         if isinstance(node, SeqNode):
-            if node.children and _chain(node):
+            lead = _leading_views(node)
+            rest = node.children[lead:]
+            if rest and _chain(SeqNode(node.name, rest, node.indexed, node.span)):
+                var = self.items(node.children[:lead], var)  # e.g. chunk, then the Sequential
                 self.emit(f"{var} = {_access(self.path(node.name), self.modules)}({var})")
-                self.fresh[var] = self.chain(node.children, self.fresh.get(var))
+                self.fresh[var] = self.chain(rest, self.fresh.get(var))
                 return var
             return self.items(node.children, var)
         if isinstance(node, ResidualNode):
@@ -437,12 +453,16 @@ class _Forward:
 
     def layer(self, layer: LayerNode, var: str, inputs: list[str] | None = None) -> str:
         call = self.gen._torch_call(self.scope, layer)
-        if call.module is not None:
-            self.emit(f"{var} = {_access(self.path(layer.name), self.modules)}({var})")
+        access = _access(self.path(layer.name), self.modules)
+        if call.module is not None and not layer.kind.parameter:
+            self.emit(f"{var} = {access}({var})")
             self.fresh[var] = self.chain([layer], self.fresh.get(var))
             return var
-        inputs = inputs or [var, *(self.saved[name] for name, _ in layer.refs)]
-        expr = call.expr.format(*inputs, inputs=", ".join(inputs))
+        if any(isinstance(a, Sym) for a in call.args):  # forward cannot see __init__'s values
+            raise NotSymbolic(f"`{layer.name}` writes a block parameter into forward")
+        inputs = inputs or merge_inputs(var, layer.refs, self.saved)
+        expr = call.expr.format(*inputs, inputs=", ".join(inputs), param=access,
+                                args=[_value(a) for a in call.args])
         self.emit(f"{var} = {expr}")
         self.fresh[var] = layer.kind
         return var
@@ -505,7 +525,9 @@ class _Forward:
         self.depth += 1
         self.emit(f"{name} = {var}")
         self.shared(name, var)
+        outer = dict(self.saved)  # what the head saves is its own (as in archc.graph)
         self.items(node.body, name)
+        self.saved = outer
         self.depth -= 1
         self.sides.append(name)
         return var
@@ -526,10 +548,12 @@ def _walk(nodes: list[TreeNode], into_blocks: bool = True):
             yield from _walk(node.children, into_blocks)
         elif isinstance(node, BlockNode) and into_blocks:
             yield from _walk(node.body, into_blocks)
-        elif isinstance(node, ResidualNode):
-            yield from _walk(node.body, into_blocks)
+        elif isinstance(node, ResidualNode):  # modules in the order written
+            at = len(node.body) if node.shortcut_at is None else node.shortcut_at
+            yield from _walk(node.body[:at], into_blocks)
             if node.shortcut:
                 yield from _walk([node.shortcut], into_blocks)
+            yield from _walk(node.body[at:], into_blocks)
             yield node.add
         elif isinstance(node, ConcatNode):
             yield from _walk(node.branches, into_blocks)
@@ -544,8 +568,9 @@ def _walk_modules(nodes: list[TreeNode]):
 
 
 def is_module(node: LayerNode) -> bool:
-    """Whether a layer is an nn.Module in the emitted code (merges are expressions in forward)."""
-    return not node.kind.takes_tensors and not node.kind.internal
+    """Whether a layer is an nn.Module in the emitted code (merges, views such as `chunk` and
+    parameters are expressions in forward)."""
+    return node.kind.module_slot
 
 
 def _layers(nodes: list[TreeNode]):
@@ -562,6 +587,8 @@ def _block_instances(nodes: list[TreeNode]) -> dict[str, list[BlockNode]]:
 
 def _chain(node: SeqNode) -> bool:
     """A container whose children simply follow each other: callable as one nn.Sequential."""
+    if not node.indexed:  # named children: a ModuleDict, called child by child
+        return False
     for child in node.children:
         if isinstance(child, SeqNode):
             if not (child.children and _chain(child)):
@@ -570,6 +597,18 @@ def _chain(node: SeqNode) -> bool:
                                                     and is_module(child))):
             return False
     return True
+
+
+def _leading_views(node: SeqNode) -> int:
+    """How many of a container's first children are expressions on its input alone (`chunk`):
+    written before the call of the nn.Sequential holding the rest."""
+    count = 0
+    for child in node.children:
+        if not (isinstance(child, LayerNode) and child.kind is not None and child.kind.in_forward
+                and not child.refs):
+            break
+        count += 1
+    return count
 
 
 def _node_index(nodes: list[GraphNode]) -> dict[int, int]:
@@ -586,16 +625,31 @@ def _access(path: list[str], modules: Container) -> str:
         if isinstance(container, Container) and part.isdigit() and container.sequential:
             text += f"[{part}]"
         elif isinstance(container, Container) and container is not modules:
-            text += f'["{part}"]'
-        else:
+            text += f"[{part!r}]"
+        elif is_safe(part):
             text += f".{part}"
+        else:  # only at the top: inside containers, keys are quoted
+            text = f"{text}.get_submodule({part!r})"
         container = container.children.get(part) if isinstance(container, Container) else None
     return text
 
 
-def _assign(target: str, child: Any, indent: str) -> list[str]:
+def _getattr_path(path: list[str]) -> str:
+    """`self.a.b`, or get_submodule('a.0.block1-0') where a part is not an identifier."""
+    if all(is_safe(part) for part in path):
+        return "self." + ".".join(path)
+    return f"self.get_submodule({'.'.join(path)!r})"
+
+
+def _assign(key: str, child: Any, indent: str) -> list[str]:
+    """`self.key = ...`, or self.add_module('key', ...) for a key that is no identifier."""
     lines = _render(child, indent)
-    lines[0] = f"{indent}{target} = {lines[0].lstrip()}"
+    if is_safe(key):
+        lines[0] = f"{indent}self.{key} = {lines[0].lstrip()}"
+        return lines
+    lines[0] = f"{indent}self.add_module({key!r}, {lines[0].lstrip()}"
+    code, sep, comment = lines[-1].partition("  # ")
+    lines[-1] = code + ")" + (sep + comment if sep else "")
     return lines
 
 
@@ -616,7 +670,7 @@ def _render(child: Any, indent: str) -> list[str]:
     lines = [indent + "nn.ModuleDict({"]
     for key, grandchild in child.children.items():
         rendered = _render(grandchild, inner)
-        rendered[0] = f'{inner}"{key}": {rendered[0].lstrip()}'
+        rendered[0] = f"{inner}{key!r}: {rendered[0].lstrip()}"
         lines += _with_comma(rendered)
     return [*lines, indent + "})"]
 

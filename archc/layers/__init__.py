@@ -6,7 +6,7 @@ Both the analyzer and the code generator read `REGISTRY`; nothing outside
 
 from __future__ import annotations
 
-from archc.layers import activation, conv, dense, merge, norm, pool, reshape
+from archc.layers import activation, conv, dense, merge, norm, pool, reshape, residual
 from archc.layers.base import Args, LayerError, LayerKind, Shape, TorchCall
 
 _KINDS: tuple[type[LayerKind], ...] = (
@@ -15,11 +15,12 @@ _KINDS: tuple[type[LayerKind], ...] = (
     pool.AdaptiveAvgPool, pool.AdaptiveMaxPool, pool.GlobalAvgPool, pool.GlobalMaxPool,
     pool.Upsample,
     dense.Linear, dense.Flatten, dense.Dropout, dense.Dropout2d, dense.BatchNorm,
-    norm.GroupNorm, norm.InstanceNorm, norm.LocalResponseNorm,
+    norm.LayerNorm, norm.GroupNorm, norm.InstanceNorm, norm.LocalResponseNorm,
     activation.ReLU, activation.ReLU6, activation.LeakyReLU, activation.PReLU, activation.ELU,
     activation.Sigmoid, activation.Hardsigmoid, activation.Tanh, activation.SiLU,
     activation.Swish, activation.Hardswish, activation.GELU, activation.Mish, activation.Softmax,
     reshape.Identity, reshape.ZeroPad, reshape.PixelShuffle, reshape.ChannelShuffle,
+    reshape.Permute, reshape.Chunk, residual.LayerScale, residual.StochasticDepth,
     merge.Add, merge.Mul, merge.Concat, merge.ResidualAdd,
 )
 

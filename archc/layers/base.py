@@ -33,6 +33,28 @@ Shape = tuple[Any, ...]  # ints during analysis, possibly `Sym`s during code gen
 MAX_ARG = 1 << 40
 
 
+class ChannelsLast(tuple):
+    """A per-sample shape whose channel axis is last, (H, W, C): what `permute(0, 2, 3, 1)`
+    makes of a CxHxW map. The values are PyTorch's (the batched tensor is NHWC), the type says
+    which axis holds the channels, so kinds acting on the last axis (linear, layernorm) know
+    they act at every position and every other kind can refuse the tensor."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"ChannelsLast({tuple(self)!r})"
+
+
+def channels(shape: Shape) -> Any:
+    """The channel (feature) count of a shape in either layout."""
+    return shape[-1] if isinstance(shape, ChannelsLast) else shape[0]
+
+
+def positions(shape: Shape) -> Any:
+    """How many positions a per-channel operation is applied at: H*W (channels last), 1 (flat)."""
+    return prod(shape[:-1]) if isinstance(shape, ChannelsLast) else 1
+
+
 class Args(BaseModel):
     """Base of every kind's argument model (pydantic): strict types, no extra names, no inf or
     nan. `defer_build` compiles a model's validator on its first use, so start-up pays only for
@@ -111,15 +133,18 @@ class LayerError(Exception):
 class TorchCall:
     """How a layer is written in PyTorch: a module constructor, or an expression on inputs.
 
-    `expr` uses `{0}`, `{1}`, ... for the input tensors, `{inputs}` for all of them.
+    `expr` uses `{0}`, `{1}`, ... for the input tensors, `{inputs}` for all of them, `{args[i]}`
+    for the written `args`, `{param}` for a `parameter` kind's own nn.Parameter (whose value
+    `module(args)` constructs).
     `kwargs` holds every keyword; those equal to `defaults` are left out when written.
     """
 
     module: str | None = None
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
-    expr: str | None = None
+    expr: str | None = None  # also: how forward applies a `parameter` kind, `{param}` = it
     defaults: dict[str, Any] = field(default_factory=dict)
+    support: tuple[str, ...] = ()  # classes of archc.layers.support the call needs
 
     def written_kwargs(self) -> dict[str, Any]:
         return {k: v for k, v in self.kwargs.items()
@@ -144,7 +169,18 @@ class LayerKind:
     # ... on the output of a layer that makes a new tensor autograd does not keep for backward
     fresh_output: ClassVar[bool] = False
     loss_activation: ClassVar[bool] = False  # an output activation losses usually apply (lint)
+    channels_last: ClassVar[bool] = False  # accepts a channels-last tensor (see ChannelsLast)
+    in_forward: ClassVar[bool] = False  # an expression in forward, not a submodule (no slot)
+    parameter: ClassVar[bool] = False  # a raw nn.Parameter on the enclosing module
+    # Classes the emitted file defines once when a layer of this kind is used: (name, source)
+    support: ClassVar[tuple[tuple[str, str], ...]] = ()
     doc: ClassVar[str] = ""
+
+    @property
+    def module_slot(self) -> bool:
+        """Whether emitted code holds the layer as a submodule, taking the next number in a
+        numbered container; merges, views (`chunk`) and parameters are written in forward."""
+        return not (self.takes_tensors or self.internal or self.in_forward or self.parameter)
 
     def check_args(self, args: Args) -> None:
         """Raise `LayerError` for arguments that are wrong whatever the input (k=0). Run before
@@ -211,4 +247,5 @@ def require_divides(groups: int, channels: int, what: str = "") -> None:
 
 
 def fmt_shape(shape: Shape) -> str:
-    return "x".join(str(d) for d in shape)
+    text = "x".join(str(d) for d in shape)
+    return text + " (channels last)" if isinstance(shape, ChannelsLast) else text

@@ -5,11 +5,15 @@ from __future__ import annotations
 from archc.errors import Code
 from archc.layers.base import (
     Args,
+    ChannelsLast,
     Field,
     LayerError,
     LayerKind,
     Shape,
     TorchCall,
+    channels,
+    fmt_shape,
+    positions,
     prod,
     require_rank,
 )
@@ -23,29 +27,40 @@ class LinearArgs(Args):
 
 
 class Linear(LayerKind):
+    """nn.Linear acts on the last axis: the features of a flat vector, or the channels at every
+    position of a channels-last map (ConvNeXt's pointwise MLP after `permute(0, 2, 3, 1)`)."""
+
     name = "linear"
     fresh_output = True
+    channels_last = True
     Args = LinearArgs
     positional = ("out",)
-    doc = "fully connected layer on a flat vector: linear(out, bias=true)"
+    doc = ("fully connected layer: linear(out, bias=true) on a flat vector, or at every position "
+           "of a channels-last map (after permute(0, 2, 3, 1)), costing H*W*in*out MACs")
 
     def check(self, args: LinearArgs, inputs: list[Shape]) -> None:
-        require_rank(inputs, (1,), self.name)
+        if len(inputs[0]) != 1 and not isinstance(inputs[0], ChannelsLast):
+            raise LayerError(Code.RANK_MISMATCH, f"linear expects a flat vector (F) or a "
+                             f"channels-last map but got {fmt_shape(inputs[0])}",
+                             "add `flatten` before it, or `permute(0, 2, 3, 1)` to apply it at "
+                             "every position")
 
     def out_shape(self, args: LinearArgs, inputs: list[Shape]) -> Shape:
+        if isinstance(inputs[0], ChannelsLast):
+            return ChannelsLast((*inputs[0][:-1], args.out))
         return (args.out,)
 
     def params(self, args: LinearArgs, inputs: list[Shape]) -> int:
-        return inputs[0][0] * args.out + (args.out if args.bias else 0)
+        return channels(inputs[0]) * args.out + (args.out if args.bias else 0)
 
     def macs(self, args: LinearArgs, inputs: list[Shape], out: Shape) -> int:
-        return inputs[0][0] * args.out
+        return positions(inputs[0]) * channels(inputs[0]) * args.out
 
     def torch_init(self, args: LinearArgs) -> list[str]:
         return init_statements(args.init, args.bias)
 
     def torch(self, args: LinearArgs, inputs: list[Shape]) -> TorchCall:
-        return TorchCall("nn.Linear", (inputs[0][0], args.out), {"bias": args.bias},
+        return TorchCall("nn.Linear", (channels(inputs[0]), args.out), {"bias": args.bias},
                          defaults={"bias": True})
 
 
@@ -69,6 +84,7 @@ class Dropout(LayerKind):
     Args = DropoutArgs
     positional = ("p",)
     elementwise = True
+    channels_last = True
     doc = "dropout(p=0.5): zeroes elements with probability p in training"
 
     def torch(self, args: DropoutArgs, inputs: list[Shape]) -> TorchCall:
@@ -77,6 +93,7 @@ class Dropout(LayerKind):
 
 class Dropout2d(Dropout):
     name = "dropout2d"
+    channels_last = False  # drops whole channels: axis 1
     doc = "dropout2d(p=0.5): zeroes whole channels with probability p in training"
 
     def check(self, args: DropoutArgs, inputs: list[Shape]) -> None:

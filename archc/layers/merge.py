@@ -7,11 +7,20 @@ from archc.layers.base import LayerError, LayerKind, Shape, TorchCall, fmt_shape
 
 
 def broadcast(shapes: list[Shape]) -> Shape:
-    """Right-aligned broadcasting of per-sample shapes, as torch does with a batch axis in front."""
-    rank = max(len(s) for s in shapes)
-    padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
+    """PyTorch's broadcasting of the batched tensors (N, *shape). Right-aligned, a shape of
+    lower rank would meet the other's per-sample axes with its batch axis ((N, C) against
+    (N, C, H, W) aligns C with W and N with H), so the ranks must be equal; then each axis
+    must match or be 1."""
+    if len({len(s) for s in shapes}) > 1:
+        batched = " and ".join("(N, " + ", ".join(str(d) for d in s) + ")" for s in shapes)
+        raise LayerError(Code.BROADCAST_MISMATCH,
+                         "shapes " + ", ".join(fmt_shape(s) for s in shapes)
+                         + f" do not broadcast: PyTorch aligns the batched {batched} from the "
+                         "right, so a batch axis meets a per-sample axis",
+                         "give them the same rank: `global_avgpool` keeps Cx1x1 (no "
+                         "`flatten`), which broadcasts over CxHxW")
     out = []
-    for dims in zip(*padded):
+    for dims in zip(*shapes):
         sizes = {d for d in dims if d != 1}
         if len(sizes) > 1:
             raise LayerError(Code.BROADCAST_MISMATCH,
@@ -23,11 +32,10 @@ def broadcast(shapes: list[Shape]) -> Shape:
 
 
 def broadcast_result(shapes: list[Shape]) -> Shape:
-    """The broadcast shape of shapes that `broadcast` accepted: per axis, the first size that
-    is not 1. No comparison beyond `!= 1`, so codegen can run it on symbolic channels."""
-    rank = max(len(s) for s in shapes)
-    padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
-    return tuple(next((d for d in dims if d != 1), 1) for dims in zip(*padded))
+    """The broadcast shape of shapes that `broadcast` accepted (equal ranks): per axis, the
+    first size that is not 1. No comparison beyond `!= 1`, so codegen can run it on symbolic
+    channels."""
+    return tuple(next((d for d in dims if d != 1), 1) for dims in zip(*shapes))
 
 
 class Add(LayerKind):

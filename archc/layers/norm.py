@@ -1,20 +1,60 @@
-"""Normalisation beyond batch norm: group, instance and local response normalisation."""
+"""Normalisation beyond batch norm: layer, group, instance and local response normalisation."""
 
 from __future__ import annotations
 
 from archc.errors import Code
 from archc.layers.base import (
     Args,
+    ChannelsLast,
     Field,
     LayerError,
     LayerKind,
     Shape,
     TorchCall,
+    channels,
     fmt_shape,
     prod,
     require_divides,
     require_rank,
 )
+
+
+class LayerNormArgs(Args):
+    eps: float = Field(default=1e-5, gt=0.0)
+    affine: bool = True
+
+
+class LayerNorm(LayerKind):
+    """Normalises the C channels at every position, with C weights and C biases. On a CxHxW
+    map it is torchvision's LayerNorm2d (permute, layer_norm, permute back); on a flat vector
+    or a channels-last map it is nn.LayerNorm(C), which acts on the last axis."""
+
+    name = "layernorm"
+    fresh_output = True
+    channels_last = True
+    Args = LayerNormArgs
+    doc = ("layer normalisation of the channels at every position: layernorm(eps=1e-5, "
+           "affine=true), on CxHxW, a flat vector or a channels-last map")
+
+    def check(self, args: LayerNormArgs, inputs: list[Shape]) -> None:
+        shape = inputs[0]
+        if not isinstance(shape, ChannelsLast) and len(shape) == 2:
+            raise LayerError(Code.RANK_MISMATCH, f"layernorm expects an image (CxHxW), a flat "
+                             f"vector (F) or a channels-last map but got {fmt_shape(shape)}",
+                             "`permute(0, 2, 1)` first normalises the channels of a sequence")
+
+    def params(self, args: LayerNormArgs, inputs: list[Shape]) -> int:
+        return 2 * channels(inputs[0]) if args.affine else 0
+
+    def torch(self, args: LayerNormArgs, inputs: list[Shape]) -> TorchCall:
+        shape = inputs[0]
+        over_axis_1 = len(shape) == 3 and not isinstance(shape, ChannelsLast)
+        kwargs = {"eps": args.eps, "elementwise_affine": args.affine}
+        defaults = {"eps": 1e-5, "elementwise_affine": True}
+        if over_axis_1:
+            return TorchCall("LayerNorm2d", (shape[0],), kwargs, defaults=defaults,
+                             support=("LayerNorm2d",))
+        return TorchCall("nn.LayerNorm", (channels(shape),), kwargs, defaults=defaults)
 
 
 class GroupNormArgs(Args):

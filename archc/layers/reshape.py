@@ -1,15 +1,18 @@
-"""Layers that move values around: identity, zero padding, pixel shuffle, channel shuffle."""
+"""Layers that move values around: identity, zero padding, pixel and channel shuffle, permute,
+channel chunks."""
 
 from __future__ import annotations
 
 from archc.errors import Code
 from archc.layers.base import (
     Args,
+    ChannelsLast,
     Field,
     LayerError,
     LayerKind,
     Shape,
     TorchCall,
+    fmt_shape,
     require_divides,
     require_rank,
 )
@@ -18,6 +21,7 @@ from archc.layers.base import (
 class Identity(LayerKind):
     name = "identity"
     elementwise = True
+    channels_last = True
     doc = "passes its input through (a placeholder, e.g. an empty stage)"
 
     def torch(self, args: Args, inputs: list[Shape]) -> TorchCall:
@@ -93,3 +97,86 @@ class ChannelShuffle(LayerKind):
 
     def torch(self, args: ChannelShuffleArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.ChannelShuffle", (args.groups,))
+
+
+class PermuteArgs(Args):
+    d0: int
+    d1: int
+    d2: int | None = None
+    d3: int | None = None
+
+    def dims(self) -> tuple[int, ...]:
+        return tuple(d for d in (self.d0, self.d1, self.d2, self.d3) if d is not None)
+
+
+class Permute(LayerKind):
+    """torch.permute of the batched tensor. Axis 0 (the batch) stays first and the channels end
+    up first or last: `permute(0, 2, 3, 1)` makes a CxHxW map channels-last (HxWxC), so that
+    `layernorm` and `linear` act on its channels at every position; `permute(0, 3, 1, 2)` turns
+    it back. A module of its own, as torchvision writes it (ConvNeXt's CNBlock)."""
+
+    name = "permute"
+    channels_last = True
+    Args = PermuteArgs
+    positional = ("d0", "d1", "d2", "d3")
+    doc = ("the batched tensor's axes in a new order, as torch.permute: permute(0, 2, 3, 1) "
+           "makes CxHxW channels-last (HxWxC), permute(0, 3, 1, 2) turns it back")
+
+    def check(self, args: PermuteArgs, inputs: list[Shape]) -> None:
+        dims, rank = args.dims(), len(inputs[0]) + 1
+        if sorted(dims) != list(range(rank)):
+            raise LayerError(Code.BAD_ARGUMENT, f"permute{dims} is not an order of the {rank} "
+                             f"axes of the batched {fmt_shape(inputs[0])} tensor",
+                             f"name each of 0..{rank - 1} once, the batch axis 0 first")
+        if dims[0] != 0:
+            raise LayerError(Code.BAD_ARGUMENT, "permute must keep the batch axis 0 first",
+                             "shapes are per sample; move only the axes after the batch")
+        if _channel_axis(args, inputs[0]) not in (1, rank - 1):
+            raise LayerError(Code.BAD_ARGUMENT, "permute must leave the channels first or last",
+                             "e.g. permute(0, 2, 3, 1) for channels last")
+
+    def out_shape(self, args: PermuteArgs, inputs: list[Shape]) -> Shape:
+        shape, dims = inputs[0], args.dims()
+        out = tuple(shape[d - 1] for d in dims[1:])
+        last = len(out) > 1 and _channel_axis(args, shape) == len(dims) - 1
+        return ChannelsLast(out) if last else out
+
+    def torch(self, args: PermuteArgs, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("Permute", (args.dims(),), support=("Permute",))
+
+
+def _channel_axis(args: PermuteArgs, shape: Shape) -> int:
+    """Where the channels end up in the batched tensor."""
+    before = len(shape) if isinstance(shape, ChannelsLast) else 1
+    return args.dims().index(before)
+
+
+class ChunkArgs(Args):
+    parts: int = Field(gt=0)
+    i: int = Field(ge=0)
+
+
+class Chunk(LayerKind):
+    """One of `parts` equal slices of the channels, as `x.chunk(parts, dim=1)[i]` (ShuffleNetV2
+    splits its input in two: `chunk(2, 0)` in one concat branch, `chunk(2, 1)` in the other).
+    A view: no module, no parameters, no MACs."""
+
+    name = "chunk"
+    in_forward = True
+    Args = ChunkArgs
+    positional = ("parts", "i")
+    doc = "channel split: chunk(parts, i) is piece i (from 0) of the channels cut into equal parts"
+
+    def check(self, args: ChunkArgs, inputs: list[Shape]) -> None:
+        if args.i >= args.parts:
+            raise LayerError(Code.BAD_ARGUMENT, f"chunk({args.parts}, {args.i}): there is no "
+                             f"piece {args.i} of {args.parts}", "pieces count from 0")
+        if inputs[0][0] % args.parts:
+            raise LayerError(Code.CHANNEL_MISMATCH, f"{inputs[0][0]} channels do not split into "
+                             f"{args.parts} equal parts", "pick a divisor of the channel count")
+
+    def out_shape(self, args: ChunkArgs, inputs: list[Shape]) -> Shape:
+        return (inputs[0][0] // args.parts, *inputs[0][1:])
+
+    def torch(self, args: ChunkArgs, inputs: list[Shape]) -> TorchCall:
+        return TorchCall(args=(args.parts, args.i), expr="{0}.chunk({args[0]}, dim=1)[{args[1]}]")

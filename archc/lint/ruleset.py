@@ -126,8 +126,10 @@ def _called_blocks(items: list) -> Iterator[str]:
         elif isinstance(item, syntax.ConcatBlock):
             for branch in item.branches:
                 yield from _called_blocks(branch.items)
-        elif isinstance(item, (syntax.Group, syntax.Side)):
+        elif isinstance(item, (syntax.Group, syntax.Side, syntax.Shortcut)):
             yield from _called_blocks(item.items)
+        elif isinstance(item, syntax.If):  # either arm counts as a use
+            yield from _called_blocks(item.then + (item.otherwise or []))
 
 
 def check_unused_block(ctx: FileContext) -> Iterator[Diagnostic]:
@@ -205,17 +207,20 @@ def _output_nodes(ctx: NetworkContext) -> set[int]:
 
 
 def check_channels_multiple_of_8(ctx: NetworkContext) -> Iterator[Diagnostic]:
+    from archc.layers.base import channels
+
     outputs = _output_nodes(ctx)
     for node, layer, row in ctx.layers():
         if node in outputs or not row.params:
             continue
         chooses_width = (layer.kind.kernel(layer.args) is not None
                          or tuple(row.output) != tuple(row.inputs[0]))
-        if chooses_width and row.output[0] % 8:
+        width = channels(row.output)  # the last axis of a channels-last map
+        if chooses_width and width % 8:
             yield Diagnostic(Code.CHANNELS_NOT_MULTIPLE_OF_8,
-                             f"{row.name}: {row.output[0]} output channels is not a multiple "
+                             f"{row.name}: {width} output channels is not a multiple "
                              "of 8", layer.span,
-                             f"tensor cores work on multiples of 8: try {_round8(row.output[0])}")
+                             f"tensor cores work on multiples of 8: try {_round8(width)}")
 
 
 def _round8(n: int) -> int:
@@ -223,9 +228,12 @@ def _round8(n: int) -> int:
 
 
 def check_spatial_collapse(ctx: NetworkContext) -> Iterator[Diagnostic]:
+    from archc.layers.base import ChannelsLast
+
     for node, layer, row in ctx.layers():
         shape_in, shape_out = row.inputs[0], row.output
-        if len(shape_out) < 2 or len(shape_in) != len(shape_out):
+        if len(shape_out) < 2 or len(shape_in) != len(shape_out) or any(
+                isinstance(s, ChannelsLast) for s in (shape_in, shape_out)):
             continue
         axes = [a for a in range(1, len(shape_out)) if shape_out[a] == 1 and shape_in[a] > 1]
         victim = _kernel_over_collapsed(ctx, node, axes) if axes else None
@@ -342,6 +350,11 @@ _COMPILER: dict[str, tuple[str, str]] = {
     "E107": (_E, "Give each network exactly one `input` line, before its layers."),
     "E108": (_E, "Save the tensor with `-> name` before the layer that reads it."),
     "E110": (_E, "Add `network Name { input ... }`, or name an existing network."),
+    "E111": (_E, "Quote a name PyTorch can register (`\"block1-0\":`, no `.`); save tensors "
+                 "under another name than `_`."),
+    "E112": (_E, "Compare the value, e.g. `if t != 1 { ... }`."),
+    "E113": (_E, "Use `in.c` inside a block body (or a block parameter's default); `in.h` and "
+                 "`in.w` need a CxHxW input, `in.l` a CxL one."),
     "E201": (_E, "Pad the input, use a smaller kernel, or downsample less before this layer."),
     "E202": (_E, "Make `groups` divide both channel counts."),
     "E203": (_E, "Add a `shortcut { conv(C, k=1, s=S) bn }` projection, or keep the body's "
