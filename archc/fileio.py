@@ -42,12 +42,12 @@ def check_writable(path: str | os.PathLike[str]) -> None:
     _classify(path)
 
 
-def write_file(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> None:
+def write_file(path: str | os.PathLike[str], text: str | bytes, encoding: str = "utf-8") -> None:
     """Write `text` to `path`: atomically for a regular (or new) file, through the node for a
     FIFO or character device. Raises OSError (often `Refused`) without touching anything."""
     kind = _classify(path)
     if kind == "through":
-        _write_through(path, text.encode(encoding))
+        _write_through(path, text if isinstance(text, bytes) else text.encode(encoding))
     else:
         atomic_write(path, text, encoding=encoding)
 
@@ -122,7 +122,8 @@ def _write_through(path: str | os.PathLike[str], data: bytes) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> None:
+def atomic_write(path: str | os.PathLike[str], text: str | bytes,
+                 encoding: str = "utf-8") -> None:
     """Replace the regular file `path` (or create it) with `text` atomically.
 
     The text goes to a temporary file in the same folder (so the final rename stays on one
@@ -137,7 +138,9 @@ def atomic_write(path: str | os.PathLike[str], text: str, encoding: str = "utf-8
     mode = stat.S_IMODE(existing.st_mode) if existing else _default_mode()
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
+        binary = isinstance(text, bytes)
+        with (os.fdopen(fd, "wb") if binary
+              else os.fdopen(fd, "w", encoding=encoding, newline="")) as handle:
             handle.write(text)
             handle.flush()
             if existing and (existing.st_uid, existing.st_gid) != _owner(handle.fileno()):

@@ -497,3 +497,17 @@ def test_a_pyproject_that_is_a_fifo_or_too_large_is_not_read(tmp_path) -> None:
     os.unlink(tmp_path / "pyproject.toml")
     os.mkfifo(tmp_path / "pyproject.toml")  # not a regular file: not a configuration either
     assert archc_cli("lint", "ok.arch", cwd=tmp_path, timeout=60).returncode == 0
+
+
+@pytest.mark.parametrize("out", ["folder", "", "missing/x.svg"])
+def test_render_to_a_bad_path_is_a_usage_error(tmp_path, out: str) -> None:
+    (tmp_path / "folder").mkdir()
+    done = archc_cli("render", str(LENET), "-o", out, cwd=tmp_path)
+    _one_line_error(done, 2)
+
+
+def test_render_to_a_device_writes_through_it(tmp_path) -> None:
+    null = _device(tmp_path, "null", 1, 3)
+    done = archc_cli("render", str(LENET), "--format", "svg", "-o", str(null))
+    assert done.returncode == 0, done.stderr
+    assert stat.S_ISCHR(null.lstat().st_mode)
