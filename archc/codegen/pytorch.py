@@ -722,10 +722,16 @@ def _comment_text(text: str) -> str:
 
 
 def _check_inert(source: str) -> None:
-    """The emitted file is printable ASCII and newlines only, under a fixed coding line: no
+    """The emitted file is printable text and newlines only, under a fixed coding line: no
     spec text can pick the decoding (PEP 263 reads lines 1-2) or break a line where Python
-    would and a reader would not (`\\r`, form feed, NUL, U+2028). A failure is a bug here."""
-    bad = next((i for i, c in enumerate(source) if not (" " <= c <= "~" or c == "\n")), None)
+    would and a reader would not (`\\r`, form feed, NUL, U+2028: none is printable). Quoted
+    labels may be non-ASCII, and only inside string literals (written with repr), which the
+    UTF-8 coding line makes safe. A failure is a bug here."""
+    bad = next((i for i, c in enumerate(source) if not (c.isprintable() or c == "\n")), None)
+    if not source.startswith(CODING_LINE + "\n") or bad is not None:
+        raise Unsupported(f"internal error: unsafe character {source[bad]!r} in the emitted "
+                          "source" if bad is not None else "internal error: no coding line",
+                          None)
     if not source.startswith(CODING_LINE + "\n") or bad is not None:
         raise Unsupported(f"internal error: unsafe character {source[bad]!r} in the emitted "
                           "source" if bad is not None else "internal error: no coding line",
