@@ -162,7 +162,12 @@ class _Rules:
             out = _layer(kind, args, list(inputs), self.limits)
         except LayerError as exc:
             return exc
-        return out, kind.params(args, list(inputs)), kind.macs(args, list(inputs), out), tuple(
+        params = kind.params(args, list(inputs))
+        if params > self.limits.max_elements:
+            return LayerError(Code.VALUE_TOO_LARGE, f"{kind.name} has {params:,} parameters, "
+                              f"above the cap of {self.limits.max_elements:,} per layer",
+                              "is a size off by orders?")
+        return out, params, kind.macs(args, list(inputs), out), tuple(
             kind.warnings(args, list(inputs)))
 
 
@@ -183,6 +188,10 @@ def _layer(kind: LayerKind, args: Args, inputs: list[Shape], limits: Limits) -> 
     if any(d > limits.max_dim for d in out):
         raise LayerError(Code.VALUE_TOO_LARGE, f"{kind.name} output {fmt_shape(out)} exceeds the "
                          f"per-dimension cap of {limits.max_dim:,}", "is a size off by orders?")
+    if prod(out) > limits.max_elements:
+        raise LayerError(Code.VALUE_TOO_LARGE, f"{kind.name} output {fmt_shape(out)} has "
+                         f"{prod(out):,} elements, above the cap of {limits.max_elements:,} "
+                         "per sample", "is a size off by orders?")
     return out
 
 

@@ -44,19 +44,42 @@ class Model:
 
 
 def read_source(path: str | Path) -> str:
-    path = Path(path)
+    """A spec file's text: a regular file within the size cap, as UTF-8 (else E005)."""
+    from archc.fileio import read_bytes
+
     try:
-        data = path.read_bytes()
+        data = read_bytes(path)
     except OSError as exc:
-        raise ArchcError([Diagnostic(Code.UNREADABLE, f"cannot read {path}: {exc.strerror}",
-                                     Span(str(path), 1, 1, 1, 1))]) from None
+        raise _unreadable(str(path), f"cannot read {path}: {exc.strerror or exc}") from None
+    return decode_source(data, str(path))
+
+
+def read_stdin(stream=None) -> str:
+    """Standard input as a spec, with the same cap and UTF-8 rule as a file."""
+    import sys
+
+    from archc.fileio import read_stream
+
+    try:
+        data = read_stream(stream or sys.stdin.buffer)
+    except OSError as exc:
+        raise _unreadable("<stdin>", f"cannot read standard input: {exc.strerror or exc}") \
+            from None
+    return decode_source(data, "<stdin>")
+
+
+def decode_source(data: bytes, name: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ArchcError([Diagnostic(Code.UNREADABLE, "the file is not valid UTF-8",
-                                     Span(str(path), line, 1, line, 2),
+                                     Span(name, line, 1, line, 2),
                                      "save the spec as UTF-8 text")]) from None
+
+
+def _unreadable(name: str, message: str) -> ArchcError:
+    return ArchcError([Diagnostic(Code.UNREADABLE, message, Span(name, 1, 1, 1, 1))])
 
 
 def loads(text: str, file: str = "<string>", network: str | None = None,

@@ -12,6 +12,7 @@ Inline pragmas (`# archc: ignore[CODE]`) are applied by `archc.lint` after all o
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -160,7 +161,7 @@ class Project:
     def resolve(self, path: Path, base: LintConfig, known_codes: tuple[str, ...]) -> LintConfig:
         config = apply_options(base, self.options, known_codes, f"{self.source} [tool.archc]")
         try:
-            relative = path.resolve().relative_to(self.root).as_posix()
+            relative = Path(os.path.realpath(path)).relative_to(self.root).as_posix()
         except ValueError:  # outside the project: only the top-level table applies
             return config
         for index, (patterns, options) in enumerate(self.overrides):
@@ -175,7 +176,9 @@ def load_project(pyproject: Path) -> Project | None:
     if tomllib is None:
         return None
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        from archc.fileio import read_bytes  # a regular file within the cap, like a spec
+
+        data = tomllib.loads(read_bytes(pyproject).decode("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{pyproject}: cannot read: {exc}") from None
     table = data.get("tool", {}).get("archc")
@@ -248,8 +251,23 @@ def resolve(path: str, command_line: Mapping[str, Any], known_codes: tuple[str, 
     if config_file is not None:
         project = load_project(Path(config_file))
     elif not isolated:
-        project = find_project(file.resolve().parent)
+        project = find_project(Path(os.path.realpath(file)).parent)  # never raises on loops
     config = LintConfig()
     if project is not None:
         config = project.resolve(file, config, known_codes)
+        if config_file is None:
+            config = within_ceiling(config)
     return apply_options(config, command_line, known_codes, "command line")
+
+
+# The compiler's default caps (= archc.expand.Limits; kept here so that config stays light).
+MAX_LAYERS_CEILING = 250_000
+
+
+def within_ceiling(config: LintConfig) -> LintConfig:
+    """A pyproject.toml found beside the specs belongs to the tree under review: it may lower
+    the bomb protection, never lift it. Only the command line or a `--config` file (the CI's
+    own configuration) raise a cap."""
+    if config.max_layers is not None and config.max_layers > MAX_LAYERS_CEILING:
+        return replace(config, max_layers=MAX_LAYERS_CEILING)
+    return config

@@ -23,7 +23,7 @@ from archc.cli import main, use_color
 from archc.config import ConfigError, LintConfig, glob_match, parse_quantity, parse_share
 from archc.errors import Code
 from archc.lint import Suppressions, lint_files, lint_text, rules
-from archc.lint_output import FORMATS
+from archc.lint.output import FORMATS
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = sorted((ROOT / "tests" / "lint_cases").glob("*.arch"))
@@ -561,6 +561,14 @@ def test_docs_have_a_section_per_rule(tmp_path: Path) -> None:
         assert rule.rationale in section and rule.fix in section, hint
         if code not in NO_CASE:
             assert "**Example**" in section, hint
+
+
+def test_write_docs_entry_point_finds_the_repository() -> None:
+    from archc.lint.ruleset import REPO_ROOT
+
+    assert REPO_ROOT == ROOT and (REPO_ROOT / "tests" / "lint_cases").is_dir()
+    done = subprocess.run([sys.executable, "-m", "archc.lint"], capture_output=True, text=True)
+    assert done.returncode == 1 and "python -m archc.lint --write-docs" in done.stderr
 
 
 def test_cli_offers_every_output_format() -> None:

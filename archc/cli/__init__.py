@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
+from typing import NoReturn
 
 import click
 
-from archc import __version__
+from archc._version import __version__
 from archc.errors import ArchcError, Diagnostic, render
 
 EXIT_SPEC_ERROR = 1
@@ -52,7 +52,9 @@ def _position(diag: Diagnostic) -> tuple:
 def read_spec(path: str) -> tuple[str, str]:
     """(file name for diagnostics, text); `-` reads standard input."""
     if path == "-":
-        return "<stdin>", sys.stdin.read()
+        from archc.api import read_stdin
+
+        return "<stdin>", read_stdin()
     from archc.api import read_source
 
     return path, read_source(path)
@@ -81,7 +83,9 @@ def load_or_exit(path: str, network: str | None, input_shape: str | None,
     return model, sources
 
 
-spec_argument = click.argument("spec", type=click.Path(dir_okay=False, allow_dash=True))
+# readable=False: an unreadable file is E005 (exit 1) wherever it is named, as in a folder.
+spec_argument = click.argument("spec", type=click.Path(dir_okay=False, allow_dash=True,
+                                                       readable=False))
 network_option = click.option(
     "--network", "-n", metavar="NAME",
     help="Network to use when the file has several (default: the last; case is ignored when "
@@ -93,8 +97,16 @@ input_option = click.option("--input", "input_shape", metavar="CxHxW",
                             help="Override the spec's input size, e.g. 3x64x64.")
 
 
+def fail(message: str, status: int) -> NoReturn:
+    """One line on stderr, then exit: for problems with paths rather than with specs."""
+    click.echo(f"archc: {message}", err=True)
+    sys.exit(status)
+
+
 def _require_file(path: str) -> None:
-    if path != "-" and not Path(path).is_file():
+    # Only a missing path is a usage error; one that exists but cannot be read as a spec (a
+    # FIFO, a device, a symlink loop, no permission) is E005 when it is read.
+    if path != "-" and not os.path.lexists(path):
         raise click.UsageError(f"no such file: {path}")
 
 

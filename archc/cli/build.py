@@ -10,6 +10,7 @@ import click
 from archc.cli import (
     EXIT_SPEC_ERROR,
     _require_file,
+    fail,
     input_option,
     load_or_exit,
     max_layers_option,
@@ -18,6 +19,23 @@ from archc.cli import (
     spec_argument,
 )
 from archc.errors import ArchcError
+
+EXIT_USAGE = 2
+# Verification instantiates and runs every layer in PyTorch, ~1-3 ms each (a 20,000-layer
+# network: 15-50 s and ~700 MB); past this, a build is written unverified (or refused when
+# --verify was asked for explicitly) instead of running for minutes.
+MAX_VERIFY_LAYERS = 20_000
+
+
+def _check_output(output: str) -> None:
+    """A path archc will not write is a usage error, found before compiling anything."""
+    from archc.fileio import check_writable
+
+    try:
+        check_writable(output)
+    except OSError as exc:
+        fail(f"cannot write {output or repr(output)}: {exc.strerror or exc}", EXIT_USAGE)
+
 
 INSTALL_TORCH = "Install it to verify: pip install torch (or the `torch` extra of archc-cnn)."
 
@@ -47,10 +65,20 @@ def build(spec: str, output: str, network: str | None, input_shape: str | None,
     from archc.codegen.pytorch import generate
 
     _require_file(spec)
+    if output != "-":
+        _check_output(output)
     has_torch = _torch_installed()
     if verify and not has_torch:
         raise click.UsageError(f"--verify needs PyTorch, which is not installed. {INSTALL_TORCH}")
     model, sources = load_or_exit(spec, network, input_shape, max_layers)
+    status = "not verified (--no-verify)"
+    layers = len(model.analysis.layers)
+    if verify is not False and layers > MAX_VERIFY_LAYERS:
+        if verify:
+            fail(f"--verify is limited to {MAX_VERIFY_LAYERS:,} layers (PyTorch builds and runs "
+                 f"each one; {spec} has {layers:,}): build it with --no-verify", EXIT_USAGE)
+        verify = False
+        status = f"not verified ({layers:,} layers, over the {MAX_VERIFY_LAYERS:,} verify cap)"
     try:
         generated = generate(model, spec)
         if verify is None:
@@ -65,11 +93,14 @@ def build(spec: str, output: str, network: str | None, input_shape: str | None,
     if output == "-":
         click.echo(generated.source, nl=False)
         return
-    from archc.fileio import atomic_write
+    from archc.fileio import write_file
 
-    atomic_write(output, generated.source)
+    try:
+        write_file(output, generated.source)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}", EXIT_SPEC_ERROR)
     status = ("verified against the analyzer" if verify
-              else "not verified (--no-verify)" if has_torch
+              else status if has_torch
               else f"not verified: PyTorch is not installed. {INSTALL_TORCH}")
     click.echo(f"wrote {output}: class {generated.class_name}, "
                f"{model.analysis.totals.params:,} parameters, {status}", err=True)

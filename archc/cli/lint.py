@@ -11,7 +11,7 @@ from archc.cli import EXIT_SPEC_ERROR, print_diagnostics, use_color
 from archc.config import ConfigError
 from archc.errors import ArchcError
 
-FORMATS = ("text", "json", "github", "sarif", "junit")  # = archc.lint_output.FORMATS (kept
+FORMATS = ("text", "json", "github", "sarif", "junit")  # = archc.lint.output.FORMATS (kept
 # here so that `archc --help` does not import the output module)
 
 
@@ -39,7 +39,7 @@ def _codes(value: str | None) -> list[str] | None:
 # ---- archc lint -------------------------------------------------------------------------------
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
+@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True, readable=False))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text for people; json, github (workflow commands), sarif (code scanning), "
                    "junit (CI dashboards) for machines.")
@@ -50,7 +50,8 @@ def _codes(value: str | None) -> list[str] | None:
               help="Activation memory budget per sample, in MiB (2**20 bytes) of float32 "
                    "(E503); --max-activation-mb is its old name.")
 @click.option("--max-layers", metavar="N",
-              help="Cap on the expanded layer count (E301); the compiler's default is 250,000.")
+              help="Cap on the expanded layer count (E301); the compiler's default is 250,000, "
+                   "which a pyproject.toml beside the specs can lower but not raise.")
 @click.option("--select", metavar="CODES", help="Only these rules: codes or prefixes, "
                                                 "comma-separated (ALL for every rule).")
 @click.option("--extend-select", metavar="CODES", help="Rules to add to the selection.")
@@ -92,21 +93,32 @@ def lint(paths: tuple[str, ...], fmt: str, strict: bool, max_params: str | None,
 
 
 def _run(tasks: list, jobs: int) -> list:
-    from archc.lint import lint_file, lint_files
+    from archc.lint import lint_files
 
     stdin = {i for i, (path, _) in enumerate(tasks) if path == "-"}
     on_disk = iter(lint_files([t for i, t in enumerate(tasks) if i not in stdin], jobs))
     results = []
     for index, (_, config) in enumerate(tasks):
         if index in stdin:
-            results.append(lint_file("<stdin>", config, sys.stdin.read()))
+            results.append(_lint_stdin(config))
         else:
             results.append(next(on_disk))
     return results
 
 
+def _lint_stdin(config):
+    from archc.api import read_stdin
+    from archc.lint import FileResult, lint_file
+
+    try:
+        text = read_stdin()
+    except ArchcError as exc:
+        return FileResult("<stdin>", None, exc.diagnostics)
+    return lint_file("<stdin>", config, text)
+
+
 def _report(results: list, fmt: str, strict: bool) -> None:
-    from archc.lint_output import failed, render_results
+    from archc.lint.output import failed, render_results
 
     click.echo(render_results(fmt, results, strict=strict, color=use_color(sys.stdout)),
                nl=False)
@@ -125,7 +137,7 @@ def _print_rules() -> None:
 # ---- archc fmt --------------------------------------------------------------------------------
 
 @click.command("fmt")
-@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
+@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True, readable=False))
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 and print a diff when a file is not formatted.")
 @click.option("--diff", is_flag=True, help="Write nothing; print a unified diff of the changes.")
@@ -170,19 +182,21 @@ def _format_one(path: str, dry_run: bool) -> bool | None:
         return False
     if dry_run:
         click.echo(_unified_diff(name, text, formatted), nl=False)
-    else:
-        _write(path, formatted)
+    elif not _write(path, formatted):
+        return None
     return True
 
 
-def _write(path: str, text: str) -> None:
-    from archc.fileio import atomic_write
+def _write(path: str, text: str) -> bool:
+    from archc.fileio import write_file
 
     try:
-        atomic_write(path, text)
+        write_file(path, text)
     except OSError as exc:
-        raise click.ClickException(f"cannot write {path}: {exc.strerror}") from None
+        click.echo(f"archc: cannot write {path}: {exc.strerror or exc}", err=True)
+        return False
     click.echo(f"reformatted {path}", err=True)
+    return True
 
 
 def _unified_diff(name: str, before: str, after: str) -> str:

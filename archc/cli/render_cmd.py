@@ -49,6 +49,10 @@ def render(spec: str, output: str | None, fmt: str | None, expand: str | None, d
     from archc.render import render_source
 
     _require_file(spec)
+    if output not in (None, "-"):
+        from archc.cli.build import _check_output
+
+        _check_output(output)
     fmt = fmt or SUFFIXES.get(Path(output).suffix.lower(), "svg") if output else fmt or "svg"
     if fmt == "png" and not output:
         raise click.UsageError("png is binary: write it to a file with -o FILE")
@@ -78,9 +82,10 @@ def _write(data: str | bytes, output: str | None) -> None:
     if output is None or output == "-":
         click.echo(data, nl=False)
         return
-    if isinstance(data, bytes):
-        Path(output).write_bytes(data)
-        return
-    from archc.fileio import atomic_write
+    from archc.cli import fail
+    from archc.fileio import write_file
 
-    atomic_write(output, data)
+    try:  # the same rules as build -o: devices and FIFOs written through, never replaced
+        write_file(output, data)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}", EXIT_SPEC_ERROR)

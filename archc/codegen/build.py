@@ -5,8 +5,11 @@ The only part of archc besides the tests that imports torch.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import importlib.util
 import itertools
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -21,34 +24,73 @@ from archc.layers.base import fmt_shape
 _counter = itertools.count()
 
 
-def import_source(source: str, name: str | None = None) -> ModuleType:
-    """Import generated source from a real file, so torch.compile/jit/inspect can read it."""
+def import_source(source: str, name: str | None = None, *, keep_file: bool = True) -> ModuleType:
+    """Import generated source from a real file, so torch.compile/jit/inspect can read it.
+
+    With `keep_file` the file lives as long as the process (removed at exit: inspect and
+    torch.jit read it lazily); without, it is removed as soon as the module is loaded."""
     name = name or f"archc_generated_{next(_counter)}"
     directory = Path(tempfile.mkdtemp(prefix="archc-"))
-    path = directory / f"{name}.py"
-    path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses/pickle/compile look modules up by name
-    spec.loader.exec_module(module)
+    try:
+        path = directory / f"{name}.py"
+        path.write_text(source, encoding="utf-8")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses/pickle/compile look modules up by name
+        spec.loader.exec_module(module)
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    if keep_file:
+        atexit.register(shutil.rmtree, directory, True)
+    else:
+        shutil.rmtree(directory, ignore_errors=True)
     return module
+
+
+@contextlib.contextmanager
+def _scratch_module(source: str):
+    """A module imported only to be checked: no file left behind, forgotten afterwards."""
+    module = import_source(source, keep_file=False)
+    try:
+        yield module
+    finally:
+        sys.modules.pop(module.__name__, None)
 
 
 def verify(model: Model, generated: Generated, module: ModuleType | None = None) -> None:
     """Instantiate on the meta device and compare parameter count and every layer's output
     shape with the analysis; raises ArchcError(E402) listing each disagreement."""
-    import torch
-
-    module = module or import_source(generated.source)
-    with torch.device("meta"):
-        net = getattr(module, generated.class_name)()
-    problems = _compare_params(model, net)
-    problems += _compare_shapes(model, net, generated)
+    try:
+        if module is None:
+            with _scratch_module(generated.source) as scratch:
+                problems = _run_checks(model, generated, scratch)
+        else:
+            problems = _run_checks(model, generated, module)
+    except Exception as exc:  # whatever Python or PyTorch raises becomes a located error
+        raise ArchcError([Diagnostic(
+            Code.CODEGEN, f"PyTorch rejects the emitted module: {type(exc).__name__}: "
+            f"{_first_line(exc)}", model.expanded.span,
+            "archc check accepts the spec but PyTorch cannot build or run it; please report "
+            "this with the spec")]) from None
     if problems:
         raise ArchcError([Diagnostic(Code.VERIFY, text, span,
                                      "the generated module and the analyzer disagree; "
                                      "please report this with the spec")
                           for text, span in problems])
+
+
+def _run_checks(model: Model, generated: Generated, module: ModuleType) -> list:
+    import torch
+
+    with torch.device("meta"):
+        net = getattr(module, generated.class_name)()
+    return _compare_params(model, net) + _compare_shapes(model, net, generated)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else "(no message)"
 
 
 def _compare_params(model: Model, net) -> list:

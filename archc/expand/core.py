@@ -3,6 +3,7 @@ expanded by the mixins in calls.py and containers.py."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import replace
 
@@ -132,6 +133,10 @@ class Expander(CallsMixin, ContainersMixin):
         if any(d > self.limits.max_dim for d in dims):
             self.error(Code.VALUE_TOO_LARGE, f"input dimension above the cap of "
                        f"{self.limits.max_dim}", decl.span)
+            return ()
+        if math.prod(dims) > self.limits.max_elements:
+            self.error(Code.VALUE_TOO_LARGE, f"input {shown} has {math.prod(dims):,} elements, "
+                       f"above the cap of {self.limits.max_elements:,} per sample", decl.span)
             return ()
         if len(dims) == 3 and dims[2] in (1, 3, 4) and min(dims[:2]) >= 16:
             self.error(Code.CHANNELS_LAST, f"input {shown} reads as {dims[0]} channels of "

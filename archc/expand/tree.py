@@ -20,6 +20,9 @@ class Limits:
     max_call_depth: int = 64
     max_repeat: int = 100_000
     max_dim: int = 1 << 24
+    # Elements of one sample's tensor, and parameters of one layer: PyTorch sizes storage in
+    # int64 bytes, so 2^24-sized axes multiplied together must stay far below 2^63.
+    max_elements: int = 1 << 44
 
 
 # ---- the expanded tree ---------------------------------------------------------------

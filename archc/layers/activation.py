@@ -15,6 +15,8 @@ from archc.layers.base import (
     same_position,
     spatial_rank,
 )
+from archc.errors import Code
+from archc.layers.base import LayerError, fmt_shape
 
 
 class Activation(LayerKind):
@@ -129,6 +131,15 @@ class Softmax(Activation):
     def window(self, args: SoftmaxArgs, inputs: list[Shape], out: Shape):
         axis = args.dim % (len(out) + 1)  # of the batched tensor
         return None if axis >= 2 else same_position(spatial_rank(out))
+    def check(self, args: SoftmaxArgs, inputs: list[Shape]) -> None:
+        # nn.Softmax indexes the batched tensor (rank + 1 axes, negative from the end); the
+        # meta device used by verification would not notice an axis that does not exist.
+        axes = len(inputs[0]) + 1
+        if not -axes <= args.dim < axes:
+            raise LayerError(Code.BAD_ARGUMENT,
+                             f"dim={args.dim} is not an axis of the batched "
+                             f"{axes}-D tensor (N x {fmt_shape(inputs[0])})",
+                             f"use a dim from {-axes} to {axes - 1}; 1 is the channels")
 
     def torch(self, args: SoftmaxArgs, inputs: list[Shape]) -> TorchCall:
         return TorchCall("nn.Softmax", (), {"dim": args.dim})

@@ -16,11 +16,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError  # noqa: F401 (re-exported)
+from pydantic import (  # noqa: F401 (Field, ValidationError re-exported)
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from archc.errors import Code
 
 Shape = tuple[Any, ...]  # ints during analysis, possibly `Sym`s during code generation
+# The largest integer layer argument. Far past any real layer, yet products of two such values
+# that PyTorch forms in int64 are bounded by the analyzer's own caps (a window within the
+# padded input, outputs within Limits.max_dim, parameters within Limits.max_elements).
+MAX_ARG = 1 << 40
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,17 @@ class Args(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False,
                               arbitrary_types_allowed=True, defer_build=True)
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _within_backend_range(cls, value: Any) -> Any:
+        """Every integer argument (sizes, strides, groups, axes; alone or per axis) within
+        MAX_ARG: PyTorch takes C++ int64s and allocates in proportion to kernels and windows,
+        so larger values overflow or hang there even where a kind's own rule would pass them."""
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_ARG:
+                raise ValueError(f"at most {MAX_ARG:,} in magnitude (the cap on layer arguments)")
+        return value
+
 
 def argument_problems(exc: ValidationError) -> dict[str, tuple[str, str]]:
     """A failed validation in archc's words, one entry per argument: name -> (pydantic's error
@@ -136,6 +157,8 @@ def _requirement(err: dict) -> str:
         if isinstance(bound, float) and bound.is_integer():
             bound = int(bound)
         return f"{words} {bound}"
+    if kind == "value_error":  # a registry validator's own words
+        return str(ctx.get("error", "valid"))
     if kind == "literal_error":
         return str(ctx.get("expected", "")).replace("'", "`")
     return _TYPES.get(kind, "valid")

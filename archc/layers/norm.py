@@ -127,6 +127,11 @@ class InstanceNorm(LayerKind):
 
     def check(self, args: InstanceNormArgs, inputs: list[Shape]) -> None:
         require_rank(inputs, (2, 3), self.name)
+        if prod(inputs[0][1:]) < 2:  # PyTorch refuses to train on one value per channel
+            raise LayerError(Code.KERNEL_TOO_LARGE,
+                             f"instancenorm over {fmt_shape(inputs[0])}: one value per channel "
+                             "has no statistics (PyTorch refuses it in training)",
+                             "normalise before global pooling, or use batch norm")
 
     def window(self, args: InstanceNormArgs, inputs: list[Shape], out: Shape) -> None:
         return None  # per-sample statistics over every position (no running stats)

@@ -502,7 +502,7 @@ def rules_markdown(examples: dict[str, tuple[str, str]]) -> str:
 
 _DOC_INTRO = """# archc lint rules
 
-Generated from the rule registry in `archc/lint_rules.py` and the cases in `tests/lint_cases/`;
+Generated from the rule registry in `archc/lint/ruleset.py` and the cases in `tests/lint_cases/`;
 regenerate with `python -m archc.lint --write-docs`. Codes are stable.
 
 - `E...` codes are errors (`archc lint` exits 1); `E0xx`-`E3xx` are the compiler's own
@@ -532,8 +532,12 @@ max-params = "200M"
 """
 
 
+# The source checkout (archc/lint/ruleset.py -> the repository root): docs/ and tests/ live there.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
 def write_docs(root: Path | None = None) -> Path:
-    root = root or Path(__file__).resolve().parent.parent
+    root = root or REPO_ROOT
     examples = {}
     for case in sorted((root / "tests" / "lint_cases").glob("*.arch")):
         code = case.name.split("_", 1)[0]

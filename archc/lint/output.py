@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
-from archc import __version__
+from archc._version import __version__
 from archc.errors import Diagnostic, Span, render
 from archc.lint import FileResult, Rule, rules
 

@@ -1,6 +1,6 @@
 """`archc lint`: linting files (in parallel when many), pragmas, and the rule table.
 
-The rules themselves live in `archc.lint_rules`; output formats in `archc.lint_output`. Heavy
+The rules themselves live in `archc.lint.ruleset`; output formats in `archc.lint.output`. Heavy
 stages (parse, expand, graph, analyze) are imported inside functions, so that importing this
 module for `--list-rules` or the CLI stays cheap.
 """
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from archc.config import LintConfig
 from archc.errors import ArchcError, Diagnostic
-from archc.lint_rules import (  # noqa: F401  (known_codes and rules are this module's API too)
+from archc.lint.ruleset import (  # noqa: F401  (known_codes and rules are this module's API too)
     FileContext,
     NetworkContext,
     Rule,
@@ -191,7 +191,7 @@ def collect_files(paths: Iterable[str]) -> list[str]:
         if path.is_dir():
             for file in sorted(_walk(path)):
                 found.setdefault(str(file))
-        elif path.exists():
+        elif os.path.lexists(path):  # a broken link or a FIFO is E005 when read, not missing
             found.setdefault(raw)
         else:
             raise FileNotFoundError(raw)
@@ -246,9 +246,3 @@ def lint_files(tasks: list[tuple[str, LintConfig]], jobs: int = 0) -> list[FileR
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         return list(pool.map(_lint_task, tasks, chunksize=chunk))
 
-
-if __name__ == "__main__":  # pragma: no cover - a maintainer's tool
-    if sys.argv[1:] == ["--write-docs"]:
-        print(write_docs())
-    else:
-        sys.exit("usage: python -m archc.lint --write-docs")
