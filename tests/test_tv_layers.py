@@ -196,28 +196,18 @@ def test_layer_scale_inside_a_container_is_a_located_error():
 
 
 SHUFFLE = """
-block down(cin, c) {
+block shuffle_unit(c, s=1) {                 # torchvision's InvertedResidual, both strides
     concat {
-        branch {
-            conv(cin, k=3, s=2, p=1, groups=cin, bias=false) bn
-            conv(c / 2, k=1, bias=false) bn relu
+        branch {                             # branch1
+            if s > 1 {
+                conv(in.c, k=3, s=s, p=1, groups=in.c, bias=false) bn
+                conv(c / 2, k=1, bias=false) bn relu
+            } else { chunk(2, 0) }
         }
-        branch {
+        branch {                             # branch2
+            if s == 1 { chunk(2, 1) }
             conv(c / 2, k=1, bias=false) bn relu
-            conv(c / 2, k=3, s=2, p=1, groups=c / 2, bias=false) bn
-            conv(c / 2, k=1, bias=false) bn relu
-        }
-    }
-    channel_shuffle(2)
-}
-
-block unit(c) {
-    concat {
-        branch { chunk(2, 0) }
-        branch {
-            chunk(2, 1)
-            conv(c / 2, k=1, bias=false) bn relu
-            conv(c / 2, k=3, p=1, groups=c / 2, bias=false) bn
+            conv(c / 2, k=3, s=s, p=1, groups=c / 2, bias=false) bn
             conv(c / 2, k=1, bias=false) bn relu
         }
     }
@@ -226,7 +216,7 @@ block unit(c) {
 
 network Stage2 {
     input 24x16x16
-    stage2: { down(24, 48) unit(48) * 3 }
+    stage2: { shuffle_unit(48, s=2) shuffle_unit(48) * 3 }
 }
 """
 
@@ -242,3 +232,12 @@ def test_shufflenet_stage_with_chunk_loads_torchvision_weights_and_agrees():
         assert torch.equal(ours(x), theirs(x))
     assert model.analysis.totals.params == params_of(theirs)
     assert model.analysis.totals.macs == macs_of(theirs, x[:1])
+
+
+@pytest.mark.parametrize("spec", [CNBLOCK, SHUFFLE], ids=["convnext", "shufflenet"])
+def test_new_kinds_format_and_lint_cleanly(spec):
+    from archc.lint import lint_text
+    from tests.test_fmt import assert_formats_well
+
+    assert_formats_well(spec)
+    assert [d.code.value for d in lint_text(spec)] == []

@@ -149,8 +149,6 @@ class LayerKind:
     channels_last: ClassVar[bool] = False  # accepts a channels-last tensor (see ChannelsLast)
     in_forward: ClassVar[bool] = False  # an expression in forward, not a submodule (no slot)
     parameter: ClassVar[bool] = False  # a raw nn.Parameter on the enclosing module
-    # Classes the emitted file defines once when a layer of this kind is used: (name, source)
-    support: ClassVar[tuple[tuple[str, str], ...]] = ()
     doc: ClassVar[str] = ""
 
     @property
