@@ -10,6 +10,7 @@ from archc.ast import SpecFile
 from archc.errors import ArchcError, Code, Diagnostic, Span
 from archc.expand import ExpandedNetwork, Limits, expand
 from archc.graph import Built, build_graph
+from archc.include import resolve_includes
 from archc.parse import parse_text
 
 
@@ -51,7 +52,7 @@ def read_source(path: str | Path) -> str:
 def loads(text: str, file: str = "<string>", network: str | None = None,
           input_shape: tuple[int, ...] | None = None, limits: Limits | None = None) -> Model:
     """Parse, expand, build the graph and analyse a spec given as text."""
-    spec = parse_text(text, file)
+    spec = resolve_includes(parse_text(text, file))
     expanded = expand(spec, network, limits, input_shape)
     built = build_graph(expanded)
     return Model(spec, expanded, built, analyze(expanded, built, limits), text)

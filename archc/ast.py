@@ -212,11 +212,19 @@ class Network(Node):
     body: list[Stmt]
 
 
+class Include(Node):
+    """`include "path"`: the blocks of another spec file (archc/include.py resolves it)."""
+
+    type: Literal["include"] = "include"
+    path: str
+
+
 class SpecFile(_Model):
     file: str
     defaults: list[Defaults]
     blocks: list[BlockDef]
     networks: list[Network]
+    includes: list[Include] = []
 
 
 # ---- parser callbacks -> AST ----------------------------------------------------------------
@@ -280,11 +288,15 @@ class AstBuilder:
 
     # files
     def start(self, children: list) -> SpecFile:
-        by_type: dict[str, list] = {"defaults": [], "block": [], "network": []}
+        by_type: dict[str, list] = {"defaults": [], "block": [], "network": [], "include": []}
         for child in children:
             by_type[child.type].append(child)
         return SpecFile.build(file=self.file, defaults=by_type["defaults"],
-                              blocks=by_type["block"], networks=by_type["network"])
+                              blocks=by_type["block"], networks=by_type["network"],
+                              includes=by_type["include"])
+
+    def include(self, children: list) -> Include:
+        return Include.build(span=self._span(children), path=str(children[-1])[1:-1])
 
     def network(self, children: list) -> Network:
         return Network.build(span=self._span(children), name=str(children[1]),

@@ -44,6 +44,7 @@ class Code(str, Enum):
     BAD_NAME = "E111"
     BAD_CONDITION = "E112"
     NO_INPUT_SHAPE = "E113"
+    INCLUDE = "E114"
     KERNEL_TOO_LARGE = "E201"
     CHANNEL_MISMATCH = "E202"
     RESIDUAL_MISMATCH = "E203"
@@ -95,6 +96,7 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.BAD_CONDITION: "an `if` condition that is not true or false (e.g. a number)",
     Code.NO_INPUT_SHAPE: "`in.c`/`in.h`/`in.w`/`in.l` outside a block, or a size the block's "
                          "input does not have",
+    Code.INCLUDE: "an `include` that is missing, unreadable, cyclic or outside the spec's folder",
     Code.KERNEL_TOO_LARGE: "the window is larger than the padded input: no output position",
     Code.CHANNEL_MISMATCH: "channel counts do not fit (groups, features, explicit in-channels)",
     Code.RESIDUAL_MISMATCH: "the residual body changes the shape and no shortcut fixes it",

@@ -95,13 +95,19 @@ class Printer:
 
     def file(self, tree: Tree) -> list[Line]:
         lines: list[Line] = []
-        for definition in _trees(tree.children):
+        definitions = _trees(tree.children)
+        for definition, following in zip(definitions, [*definitions[1:], None]):
             part = self.toplevel(definition)
-            part[-1].top_end = True
+            # consecutive includes stay together; a blank line follows every other definition
+            together = definition.data == "include" and getattr(following, "data", "") == "include"
+            part[-1].top_end = not together
             lines += part
         return lines
 
     def toplevel(self, tree: Tree) -> list[Line]:
+        if tree.data == "include":
+            keyword, path = tree.children
+            return [Line(0, f"include {path}", [keyword, path])]
         if tree.data == "defaults":
             return self.statements([tree], 0)
         head, opening, items, closing, _ = _braced(tree)

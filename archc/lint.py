@@ -89,11 +89,17 @@ def _collect(text: str, file: str, config: LintConfig,
     from archc.analyze import analyze
     from archc.expand import Limits, expand, find_network
     from archc.graph import build_graph
+    from archc.include import resolve_includes
     from archc.parse import parse_text
 
     checks = [rule for rule in active.values() if rule.check is not None]
     try:
         spec = parse_text(text, file)
+    except ArchcError as exc:
+        yield from exc.diagnostics
+        return
+    try:
+        resolved = resolve_includes(spec)  # included blocks, for expansion only
     except ArchcError as exc:
         yield from exc.diagnostics
         return
@@ -109,7 +115,7 @@ def _collect(text: str, file: str, config: LintConfig,
     limits = Limits() if config.max_layers is None else Limits(max_layers=config.max_layers)
     for network in spec.networks:  # every network: a file may define several
         try:
-            expanded = expand(spec, network.name, limits)
+            expanded = expand(resolved, network.name, limits)
             built = build_graph(expanded)
             analysis = analyze(expanded, built, limits)
         except ArchcError as exc:

@@ -355,6 +355,10 @@ _COMPILER: dict[str, tuple[str, str]] = {
     "E112": (_E, "Compare the value, e.g. `if t != 1 { ... }`."),
     "E113": (_E, "Use `in.c` inside a block body (or a block parameter's default); `in.h` and "
                  "`in.w` need a CxHxW input, `in.l` a CxL one."),
+    "E114": ("An include must name an existing spec file inside the directory of the spec "
+             "being checked, and files must not include each other in a cycle.",
+             "Fix the path (it is relative to the including file), or move the shared blocks "
+             "into one file that the others include."),
     "E201": (_E, "Pad the input, use a smaller kernel, or downsample less before this layer."),
     "E202": (_E, "Make `groups` divide both channel counts."),
     "E203": (_E, "Add a `shortcut { conv(C, k=1, s=S) bn }` projection, or keep the body's "

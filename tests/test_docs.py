@@ -50,8 +50,11 @@ def test_readme_params_example_is_real():
 
 def test_two_setup_commands_are_what_ci_runs():
     commands = re.findall(r"^(pip install .+|python3 -m pytest)$", README, re.MULTILINE)
-    assert commands[:2] == ['pip install torch==2.13.0 && pip install -e ".[test]" && '
-                            "archc params examples/resnet.arch", "python3 -m pytest"]
+    assert commands[:2] == ['pip install torch==2.14.1 torchvision==0.29.1 && pip install -e '
+                            '".[test]" && archc params examples/resnet.arch', "python3 -m pytest"]
     ci = (ROOT / ".ci/run").read_text(encoding="utf-8")
-    assert 'pip install -q "torch==2.13.0"' in ci and 'pip install -q -e ".[test]"' in ci
+    assert 'pip install -q "torch==2.14.1" "torchvision==0.29.1"' in ci
+    assert 'pip install -q -e ".[test]"' in ci
+    extras = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'torch = ["torch==2.14.1", "torchvision==0.29.1"]' in extras  # the same pins
     assert "\npython3 -m pytest\n" in ci

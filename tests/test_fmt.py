@@ -33,8 +33,8 @@ def _without_positions(value):
     return value
 
 
-def _analysis(text: str) -> tuple:
-    a = loads(text).analysis
+def _analysis(text: str, file: str = "<string>") -> tuple:
+    a = loads(text, file).analysis  # the file's name: its includes are relative to it
     layers = [(r.name, r.kind, tuple(r.output), r.params, r.macs, r.side) for r in a.layers]
     sides = [(s.name, tuple(s.output), s.params, s.macs) for s in a.side_outputs]
     return (a.network, tuple(a.output), a.totals, layers, sides)
@@ -45,13 +45,13 @@ def _comments(text: str) -> Counter:
     return Counter(piece.strip() for piece in re.findall(r"#[^#\n]*", text))
 
 
-def assert_formats_well(text: str, analysable: bool = True) -> str:
+def assert_formats_well(text: str, analysable: bool = True, file: str = "<string>") -> str:
     out = format_text(text)
     assert format_text(out) == out, "formatting is not idempotent"
     before, after = parse_text(text).model_dump(), parse_text(out).model_dump()
     assert _without_positions(before) == _without_positions(after), "the AST changed"
     if analysable:
-        assert _analysis(text) == _analysis(out), "the analysed network changed"
+        assert _analysis(text, file) == _analysis(out, file), "the analysed network changed"
     assert _comments(text) == _comments(out), "comments were lost or changed"
     assert out.endswith("\n") and not out.endswith("\n\n")
     for line in out.splitlines():
@@ -64,7 +64,7 @@ def assert_formats_well(text: str, analysable: bool = True) -> str:
 
 @pytest.mark.parametrize("path", ZOO, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_zoo_formats_without_changing_meaning(path: Path) -> None:
-    assert_formats_well(path.read_text(encoding="utf-8"))
+    assert_formats_well(path.read_text(encoding="utf-8"), file=str(path))
 
 
 def test_zoo_is_not_empty() -> None:

@@ -169,7 +169,7 @@ def test_stray_closing_brace():
     text = net("relu") + "}\n"
     diag = error(text)
     assert (diag.span.line, diag.span.col) == (5, 1)
-    assert "expected block, defaults, end of file or network" in diag.message
+    assert "expected block, defaults, end of file, include or network" in diag.message
 
 
 def test_number_where_a_layer_belongs():

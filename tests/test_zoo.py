@@ -51,7 +51,9 @@ def load(name: str) -> archc.Model:
 
 
 def test_every_spec_is_pinned():
-    assert {p.stem for p in SPECS.glob("*.arch")} == {*FIGURES, "googlenet_aux"}
+    """These are pinned to published figures here; tests/test_torchvision.py pins every spec
+    named after a torchvision model to torchvision itself."""
+    assert {*FIGURES, "googlenet_aux"} <= {p.stem for p in SPECS.glob("*.arch")}
 
 
 @pytest.mark.parametrize("name", list(FIGURES))
