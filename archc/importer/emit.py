@@ -86,6 +86,7 @@ class Emitter:
 
     # ---- scopes -------------------------------------------------------------------------
     def build_scopes(self) -> None:
+        simplify_cats(self.gm.graph)
         seen_paths: dict[str, str] = {}
         for node in self.gm.graph.nodes:
             if node.op in ("placeholder", "output", "get_attr"):
@@ -105,7 +106,14 @@ class Emitter:
                     scope.nodes.append(child)
                     scope.children.append(child)
                 scope = child
-            scope.nodes.append(node)
+            if scope.parent is not None and _opens_with_merge(scope, node):
+                # DenseNet's layer concatenates what it is given: the concat belongs to the
+                # caller, so that the layer maps one tensor to one
+                index = scope.parent.nodes.index(scope)
+                scope.parent.nodes.insert(index, node)
+                scope = scope.parent
+            else:
+                scope.nodes.append(node)
             while scope is not None:
                 scope.members.add(node)
                 scope = scope.parent
@@ -261,6 +269,38 @@ class Emitter:
                                          self.scope.path, user_line(node.stack_trace)))
             return []
         return [Leaf(None, layer)]
+
+
+def _opens_with_merge(scope: Scope, node) -> bool:
+    return (not scope.members and node.op == "call_function" and node.target in MERGES
+            and not is_container(scope.module))
+
+
+def simplify_cats(graph: fx.Graph) -> None:
+    """torch.cat of one tensor is that tensor; a cat whose leading operands are those of an
+    earlier cat is that cat followed by the rest (DenseNet concatenates every earlier feature
+    map anew in each layer; written as a chain of `concat(t, _)`)."""
+    cats: dict = {}  # cat node -> its operands before rewriting
+    for node in list(graph.nodes):
+        if node.op != "call_function" or node.target not in (torch.cat, torch.concat):
+            continue
+        if not node.args or not isinstance(node.args[0], (list, tuple)):
+            continue
+        operands = list(node.args[0])
+        if len(operands) == 1:
+            node.replace_all_uses_with(operands[0])
+            graph.erase_node(node)
+            continue
+        best = None
+        for earlier, prefix in cats.items():
+            if (len(prefix) < len(operands) and operands[:len(prefix)] == prefix
+                    and _arg(earlier, 1, "dim", 0) == _arg(node, 1, "dim", 0)
+                    and (best is None or len(prefix) > len(cats[best]))):
+                best = earlier
+        cats[node] = operands
+        if best is not None:
+            rest = operands[len(cats[best]):]
+            node.args = ([best, *rest], *node.args[1:])
 
 
 @dataclass
