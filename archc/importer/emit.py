@@ -263,12 +263,12 @@ class Emitter:
             parts, dim = _arg(chunk, 1, "chunks"), _arg(chunk, 2, "dim", 0)
             if dim in (1, -3):
                 return [Leaf(None, Layer("chunk", {"parts": parts, "i": node.args[1]}))]
-        layer = map_function(node)
-        if layer is None:
+        layers = map_function(node)
+        if layers is None:
             self.problems.append(Problem(f"unsupported operation `{_op_name(node)}`",
                                          self.scope.path, user_line(node.stack_trace)))
             return []
-        return [Leaf(None, layer)]
+        return [Leaf(None, layer) for layer in layers]
 
 
 def _opens_with_merge(scope: Scope, node) -> bool:

@@ -78,6 +78,9 @@ def _plain(value: Any) -> Any:
 def _candidate_args(kind: str, module: nn.Module) -> dict[str, Any]:
     fields = REGISTRY[kind].Args.model_fields
     found: dict[str, Any] = {}
+    if "d0" in fields and isinstance(getattr(module, "dims", None), (list, tuple)):
+        # a permutation is one attribute in PyTorch (`dims`), one argument per axis in archc
+        return {f"d{i}": int(v) for i, v in enumerate(module.dims)}
     for arg, info in fields.items():
         for name in _torch_names(arg):
             if name in vars(module) or hasattr(type(module), name) or name in module._parameters:
@@ -189,7 +192,46 @@ def _arg(node, index: int, name: str, default: Any = None) -> Any:
     return node.kwargs.get(name, default)
 
 
-def map_function(node) -> Layer | None:
+def map_function(node) -> list[Layer] | None:
+    """A call_function / call_method node with one tensor input as archc layers, or None."""
+    if node.target in (torch.mean, "mean"):
+        src, out = _shape(node.args[0]), _shape(node)
+        dims = _arg(node, 1, "dim")
+        dims = tuple(dims) if isinstance(dims, (list, tuple)) else (dims,)
+        if src is None or len(src) != 3 or {d % 4 for d in dims if isinstance(d, int)} != {2, 3}:
+            return None
+        pool = Layer("global_avgpool")
+        return [pool] if _arg(node, 2, "keepdim", False) else [pool, Layer("flatten")]
+    layer = _map_function(node)
+    return [layer] if layer else None
+
+
+# functional pooling: the nn module taking the same arguments, and the functional's positional
+# parameter names (builtins have no signature to read them from)
+FUNCTIONAL_MODULES: dict[Any, tuple[type[nn.Module], tuple[str, ...]]] = {
+    F.avg_pool2d: (nn.AvgPool2d, ("kernel_size", "stride", "padding", "ceil_mode",
+                                  "count_include_pad", "divisor_override")),
+    F.max_pool2d: (nn.MaxPool2d, ("kernel_size", "stride", "padding", "dilation", "ceil_mode",
+                                  "return_indices")),
+}
+
+
+def _via_module(node) -> Layer | None:
+    cls, names = FUNCTIONAL_MODULES[node.target]
+    kwargs = dict(zip(names, node.args[1:])) | dict(node.kwargs)
+    src = _shape(node.args[0])
+    if src is None or any(isinstance(v, torch.fx.Node) for v in kwargs.values()):
+        return None
+    try:
+        module = cls(**kwargs)
+    except TypeError:
+        return None
+    return map_module(module, src)
+
+
+def _map_function(node) -> Layer | None:
+    if node.target in FUNCTIONAL_MODULES:
+        return _via_module(node)
     """A call_function / call_method node with one tensor input as an archc layer, or None."""
     target = node.target
     src, out = _shape(node.args[0]) if node.args else None, _shape(node)
@@ -209,8 +251,6 @@ def map_function(node) -> Layer | None:
         if out[1:] == (1, 1):
             return Layer(f"global_{kind}pool")
         return Layer(f"adaptive_{kind}pool", {"size": _plain(out[1:])})
-    if target in (torch.mean, "mean") and len(src) == 3 and out == (src[0], 1, 1):
-        return Layer("global_avgpool")
     if target in (F.dropout,):
         return Layer("dropout", {"p": float(_arg(node, 1, "p", 0.5))})
     if target in (torch.permute, "permute"):

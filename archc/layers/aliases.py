@@ -20,6 +20,8 @@ KIND_ALIASES: dict[str, str] = {
     "Hardswish": "hardswish", "GELU": "gelu", "Mish": "mish", "Softmax": "softmax",
     "Identity": "identity", "ZeroPad2d": "zeropad", "PixelShuffle": "pixel_shuffle",
     "ChannelShuffle": "channel_shuffle", "cat": "concat",
+    "LayerNorm": "layernorm", "LayerNorm2d": "layernorm", "StochasticDepth": "stochastic_depth",
+    "Permute": "permute",
 }
 
 # PyTorch's constructor keyword -> the archc argument (offered when the layer has it)
@@ -27,7 +29,7 @@ ARGUMENT_ALIASES: dict[str, str] = {
     "out_channels": "out", "out_features": "out", "kernel_size": "k", "stride": "s",
     "padding": "p", "dilation": "d", "num_groups": "groups", "negative_slope": "slope",
     "scale_factor": "scale", "output_size": "size", "ceil_mode": "ceil",
-    "upscale_factor": "r",
+    "upscale_factor": "r", "elementwise_affine": "affine",
 }
 
 # Python's spelling -> archc's
