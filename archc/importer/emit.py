@@ -98,6 +98,7 @@ class Emitter:
             scope = self.root
             for key, (path, _cls) in stack:
                 path = path if isinstance(path, str) else str(path)
+                scope = self._between(scope, path, node)
                 child = self.scopes.get(key)
                 if child is None:
                     self._use(path, key, seen_paths, node)
@@ -117,6 +118,24 @@ class Emitter:
             while scope is not None:
                 scope.members.add(node)
                 scope = scope.parent
+
+    def _between(self, scope: Scope, path: str, node) -> Scope:
+        """Containers that are never called themselves (a ModuleList run in a loop) still
+        hold their items: give them a scope between `scope` and the module at `path`."""
+        parts = path.split(".")
+        start = len(scope.path.split(".")) if scope.path else 0
+        for end in range(start + 1, len(parts)):
+            inner = ".".join(parts[:end])
+            last = scope.children[-1] if scope.children else None
+            if last is not None and last.path == inner and scope.nodes[-1] is last:
+                scope = last
+                continue
+            child = Scope(inner, self.model.get_submodule(inner), parent=scope)
+            self.scopes[f"{inner}@loop{len(self.scopes)}"] = child
+            scope.nodes.append(child)
+            scope.children.append(child)
+            scope = child
+        return scope
 
     def _use(self, path: str, key: str, seen: dict[str, str], node) -> None:
         module = self.model.get_submodule(path)

@@ -30,6 +30,7 @@ class Layer:
     kind: str
     args: dict[str, Any] = field(default_factory=dict)
     stateful: bool = False
+    omitted: dict[str, Any] = field(default_factory=dict)  # numeric arguments left at default
 
     def text(self) -> str:
         return self.kind + _arglist(self.kind, self.args)
@@ -89,6 +90,17 @@ def _candidate_args(kind: str, module: nn.Module) -> dict[str, Any]:
                     found[arg] = value
                 break
     return found
+
+
+def _omitted(kind: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Numeric keyword arguments at their default: a block may still make them parameters."""
+    out = {}
+    for arg, info in REGISTRY[kind].Args.model_fields.items():
+        default = info.default
+        if (arg not in args and arg not in REGISTRY[kind].positional
+                and isinstance(default, (int, float)) and not isinstance(default, bool)):
+            out[arg] = default
+    return out
 
 
 def _kinds_for(module: nn.Module) -> list[str]:
@@ -163,7 +175,8 @@ def map_module(module: nn.Module, in_shape: tuple[int, ...]) -> Layer | None:
         except (ValidationError, LayerError, TypeError, ValueError, NotImplementedError):
             continue
         if built is not None and signature(built) == want:
-            return Layer(kind, args, stateful=bool(module.state_dict()))
+            return Layer(kind, args, stateful=bool(module.state_dict()),
+                         omitted=_omitted(kind, args))
     return None
 
 

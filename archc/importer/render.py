@@ -6,7 +6,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from archc.importer.emit import Call, Emitter, Leaf, Scope, Shortcut, Slot, is_container, label_text, numbered
+from archc.importer.emit import (
+    Emitter,
+    Leaf,
+    Scope,
+    Shortcut,
+    Slot,
+    is_container,
+    label_text,
+    numbered,
+)
 from archc.importer.mapping import literal
 from archc.layers import REGISTRY
 
@@ -84,7 +93,7 @@ class Renderer:
         bodies = [(s, self.flat(s, True)) for s in self.instances[cls]]
         groups: dict[tuple, list] = {}
         for scope, body in bodies:
-            key = tuple(p if isinstance(p, str) else ("slot", p.name) for p in body)
+            key = tuple(p if isinstance(p, str) else (type(p).__name__, p.name) for p in body)
             groups.setdefault(key, []).append((scope, body))
         for members in groups.values():
             self.define_group(cls, members)
@@ -92,10 +101,18 @@ class Renderer:
     def define_group(self, cls: type, members: list) -> None:
         name = self.fresh(snake(cls.__name__))
         template = members[0][1]
-        slots = [i for i, p in enumerate(template) if isinstance(p, Slot)]
-        vectors = {i: [body[i].value for _, body in members] for i in slots}
-        params: list[tuple[str, list]] = []
+        slots = [i for i, p in enumerate(template) if type(p) is Slot]
         written: dict[int, Any] = {}
+        params: list[tuple[str, list]] = []
+        for i, p in enumerate(template):
+            if isinstance(p, Opt):
+                vec = [body[i].value for _, body in members]
+                if all(v == vec[0] for v in vec):
+                    written[i] = render([body[i] for _, body in members][:1])
+                else:
+                    value = self.relate(vec, params) or self.new_param(p.name, vec, params)
+                    written[i] = f", {p.name}={value}"
+        vectors = {i: [body[i].value for _, body in members] for i in slots}
         for i in slots:
             vec = vectors[i]
             if all(v == vec[0] for v in vec):
@@ -104,9 +121,9 @@ class Renderer:
             written[i] = self.relate(vec, params) or self.new_param(template[i].name, vec, params)
         text = []
         for i, p in enumerate(template):
-            text.append(written[i] if isinstance(p, Slot) else p)
+            text.append(written[i] if isinstance(p, (Slot, Opt)) else p)
         header = f"block {name}({', '.join(n for n, _ in params)})" if params else f"block {name}()"
-        self.defs.append(" ".join([header, "{", *text, "}"]))
+        self.defs.append(header + " " + tidy(" ".join(["{", *text, "}"])))
         for k, (scope, _) in enumerate(members):
             if params:
                 args = [Slot(vec[k], pname) for pname, vec in params]
@@ -153,19 +170,46 @@ class Renderer:
 
 
 def layer_pieces(layer) -> list:
-    positional = REGISTRY[layer.kind].positional
+    kind = REGISTRY[layer.kind]
+    fields = kind.Args.model_fields
     parts: list = []
     keyword = False
-    for name in list(positional) + [n for n in layer.args if n not in positional]:
+    given = {**layer.omitted, **{n: v for n, v in layer.args.items() if _number(v)}}
+    numeric = {n: given[n] for n in fields if n in given}  # one order whatever the defaults
+    for name in kind.positional:
         if name not in layer.args:
             keyword = True
             continue
+        if keyword:
+            break
         value = layer.args[name]
-        shown: Any = (Slot(value, name) if isinstance(value, (int, float))
-                      and not isinstance(value, bool) else literal(value))
-        prefix = f"{name}=" if keyword or name not in positional else ""
-        parts += ([", "] if parts else []) + ([prefix] if prefix else []) + [shown]
-    return [layer.kind + ("(" if parts else ""), *parts, *([")"] if parts else [])]
+        parts += ([", "] if parts else []) + [Slot(value, name) if _number(value)
+                                              else literal(value)]
+    done = {n for n in kind.positional if n in layer.args and not keyword} if not keyword else {
+        n for n in kind.positional[:[n in layer.args for n in kind.positional].index(False)]}
+    for name, value in layer.args.items():
+        if name in done or name in numeric:
+            continue
+        parts += [f", {name}={literal(value)}"]
+    for name, value in numeric.items():
+        if name in done:
+            continue
+        default = fields[name].default if not fields[name].is_required() else None
+        parts.append(Opt(default, name, value))
+    return [layer.kind + "(", *parts, ")"]
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class Opt(Slot):
+    """A numeric keyword argument at its default: written only where a block needs it."""
+
+    def __init__(self, default: Any, name: str, value: Any) -> None:
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "default", default)
 
 
 def compress(groups: list[list]) -> list[list]:
@@ -186,5 +230,16 @@ def compress(groups: list[list]) -> list[list]:
 def render(pieces: list) -> str:
     out = []
     for p in pieces:
-        out.append(literal(p.value) if isinstance(p, Slot) else p)
-    return " ".join(out).replace("( ", "(").replace(" )", ")").replace(" , ", ", ")
+        if isinstance(p, Opt):
+            out.append("" if p.value == p.default else f", {p.name}={literal(p.value)}")
+        else:
+            out.append(literal(p.value) if isinstance(p, Slot) else p)
+    return tidy(" ".join(out))
+
+
+def tidy(text: str) -> str:
+    text = re.sub(r"\(\s*,\s*", "(", text)
+    text = re.sub(r"\s+,", ",", text)
+    text = re.sub(r"\(\s+", "(", text)
+    text = re.sub(r"\s+\)", ")", text)
+    return re.sub(r"(?<=[A-Za-z0-9_])\(\)", "", text)
