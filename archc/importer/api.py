@@ -61,7 +61,7 @@ def _unused(module: nn.Module, emitter: Emitter) -> None:
                 f"{type(child).__name__} holds parameters but is never called in eval mode",
                 path, ""))
     for node in emitter.gm.graph.nodes:
-        if node.op == "get_attr":
+        if node.op == "get_attr" and node.target not in emitter.scaled:
             emitter.problems.append(Problem(f"the forward pass reads `{node.target}` "
                                             "directly (a raw parameter or buffer)", "", ""))
 

@@ -83,6 +83,7 @@ class Emitter:
         self.block_defs: list[str] = []
         self.block_names: set[str] = set()
         self.instance_call: dict[int, Pieces] = {}
+        self.scaled: set[str] = set()  # parameters written as layer_scale
 
     # ---- scopes -------------------------------------------------------------------------
     def build_scopes(self) -> None:
@@ -150,7 +151,8 @@ class Emitter:
         inputs, outputs = [], []
         for node in scope.members:
             for arg in node.all_input_nodes:
-                if arg not in scope.members and _is_tensor(arg) and arg not in inputs:
+                if (arg not in scope.members and _is_tensor(arg) and arg.op != "get_attr"
+                        and arg not in inputs):
                     inputs.append(arg)
             if _is_tensor(node) and any(u not in scope.members for u in node.users):
                 outputs.append(node)
@@ -264,6 +266,21 @@ class Emitter:
         return []
 
     # ---- one item -----------------------------------------------------------------------
+    def layer_scale(self, node, attr) -> Pieces:
+        owner, _, name = attr.target.rpartition(".")
+        param = self.model.get_parameter(attr.target) if isinstance(
+            getattr(self.model.get_submodule(owner), name, None), nn.Parameter) else None
+        shape = tuple(node.meta["tensor_meta"].shape[1:])
+        layer = _scale_layer(param, shape) if param is not None else None
+        if layer is None or owner != self.scope.path:
+            self.problems.append(Problem(f"`{attr.target}` multiplies a tensor: only a "
+                                         "per-channel parameter of this module maps "
+                                         "(layer_scale)", self.scope.path,
+                                         user_line(node.stack_trace)))
+            return []
+        self.scaled.add(attr.target)
+        return [Leaf(name, layer)]
+
     def item(self, item) -> Pieces:
         if isinstance(item, Scope):
             return [Call(item)]
@@ -277,6 +294,9 @@ class Emitter:
                                              node.target, user_line(node.stack_trace)))
                 return []
             return [Leaf(node.target.rsplit(".", 1)[-1], layer)]
+        attr = scaled_by(node)
+        if attr is not None:
+            return self.layer_scale(node, attr)
         if node.target == operator.getitem and getattr(node.args[0], "target", None) == "chunk":
             chunk = node.args[0]
             parts, dim = _arg(chunk, 1, "chunks"), _arg(chunk, 2, "dim", 0)
@@ -288,6 +308,16 @@ class Emitter:
                                          self.scope.path, user_line(node.stack_trace)))
             return []
         return [Leaf(None, layer) for layer in layers]
+
+
+def _scale_layer(param: torch.Tensor, out_shape: tuple) -> Layer | None:
+    """A Cx1x1 (or C for channels last) parameter scaling a tensor channel by channel."""
+    want = ((out_shape[0], *(1 for _ in out_shape[1:])), (out_shape[-1],))
+    if tuple(param.shape) not in want:
+        return None
+    first = float(param.detach().flatten()[0])
+    init = first if bool((param == first).all()) else 1e-6  # init does not change the weights
+    return Layer("layer_scale", {"init": init} if init != 1e-6 else {}, stateful=True)
 
 
 def _opens_with_merge(scope: Scope, node) -> bool:
@@ -351,7 +381,18 @@ def _is_tensor(node) -> bool:
 def _tensor_args(node) -> list:
     if node.target == operator.getitem:
         return [a for a in node.args[0].all_input_nodes if _is_tensor(a)]
-    return [a for a in node.all_input_nodes if _is_tensor(a)]
+    return [a for a in node.all_input_nodes if _is_tensor(a) and a.op != "get_attr"]
+
+
+def scaled_by(node):
+    """The get_attr operand of `param * x`, a learned per-channel scale (layer_scale)."""
+    if node.op != "call_function" or MERGES.get(node.target) != "mul":
+        return None
+    attrs = [a for a in node.args if isinstance(a, fx.Node) and a.op == "get_attr"]
+    others = [a for a in node.args if isinstance(a, fx.Node) and a.op != "get_attr"]
+    if len(attrs) != 1 or len(others) != 1 or len(node.args) != 2:
+        return None
+    return attrs[0]
 
 
 def _arg(node, index: int, name: str, default: Any = None) -> Any:

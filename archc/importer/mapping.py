@@ -19,7 +19,7 @@ from torch import nn
 
 from archc.layers import REGISTRY, LayerError
 from archc.layers.aliases import ARGUMENT_ALIASES, KIND_ALIASES
-from archc.layers.base import ValidationError
+from archc.layers.base import ChannelsLast, ValidationError
 from archc.layers.support import SUPPORT
 
 
@@ -105,8 +105,10 @@ def _omitted(kind: str, args: dict[str, Any]) -> dict[str, Any]:
 
 def _kinds_for(module: nn.Module) -> list[str]:
     name = type(module).__name__
-    kinds = [k for k, cls in _no_arg_classes().items() if cls == name]  # global_avgpool first
-    return kinds + [k for k in (KIND_ALIASES.get(name),) if k and k not in kinds]
+    alias = KIND_ALIASES.get(name)
+    # a specific kind first (global_avgpool before adaptive_avgpool), the alias last
+    kinds = [k for k, cls in _no_arg_classes().items() if cls == name and k != alias]
+    return kinds + [alias] * bool(alias)
 
 
 _NO_ARG: dict[str, str] = {}
@@ -164,7 +166,16 @@ def signature(module: nn.Module) -> tuple:
 
 
 def map_module(module: nn.Module, in_shape: tuple[int, ...]) -> Layer | None:
-    """The archc layer equal to `module` on a per-sample input of `in_shape`, or None."""
+    """The archc layer equal to `module` on a per-sample input of `in_shape`, or None. A
+    module acting on the last axis of a 3-d input (Linear after a permute) is tried on a
+    channels-last shape too."""
+    found = _map_module(module, in_shape)
+    if found is None and len(in_shape) == 3:
+        found = _map_module(module, ChannelsLast(in_shape))
+    return found
+
+
+def _map_module(module: nn.Module, in_shape: tuple[int, ...]) -> Layer | None:
     want = signature(module)
     for kind in _kinds_for(module):
         args = _candidate_args(kind, module)

@@ -69,7 +69,7 @@ class Renderer:
             return [piece]
         if isinstance(piece, Leaf):
             label = [label_text(piece.name) + ":"] if named and piece.layer.stateful else []
-            return label + layer_pieces(piece.layer)
+            return ["\n"] * bool(label) + label + layer_pieces(piece.layer)
         if isinstance(piece, Shortcut):
             inner = piece.scope
             return ["shortcut", label_text(inner.name), "{",
@@ -77,7 +77,7 @@ class Renderer:
         scope = piece.scope
         stateful = bool(scope.module.state_dict())
         label = [label_text(scope.name) + ":"] if named and stateful else []
-        return label + self.call(scope)
+        return ["\n", *label, *self.call(scope), "\n"]
 
     def call(self, scope: Scope) -> list:
         if is_container(scope.module):
@@ -187,15 +187,14 @@ def layer_pieces(layer) -> list:
                                               else literal(value)]
     done = {n for n in kind.positional if n in layer.args and not keyword} if not keyword else {
         n for n in kind.positional[:[n in layer.args for n in kind.positional].index(False)]}
-    for name, value in layer.args.items():
-        if name in done or name in numeric:
-            continue
-        parts += [f", {name}={literal(value)}"]
-    for name, value in numeric.items():
+    for name in fields:  # keywords in the kind's own order
         if name in done:
             continue
-        default = fields[name].default if not fields[name].is_required() else None
-        parts.append(Opt(default, name, value))
+        if name in numeric:
+            default = fields[name].default if not fields[name].is_required() else None
+            parts.append(Opt(default, name, numeric[name]))
+        elif name in layer.args:
+            parts.append(f", {name}={literal(layer.args[name])}")
     return [layer.kind + "(", *parts, ")"]
 
 
@@ -242,4 +241,5 @@ def tidy(text: str) -> str:
     text = re.sub(r"\s+,", ",", text)
     text = re.sub(r"\(\s+", "(", text)
     text = re.sub(r"\s+\)", ")", text)
+    text = re.sub(r"\n[ \t]*(?=\n)", "", text)  # one item a line, no blank lines
     return re.sub(r"(?<=[A-Za-z0-9_])\(\)", "", text)

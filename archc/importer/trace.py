@@ -21,7 +21,8 @@ class Problem:
     where: str
 
     def __str__(self) -> str:
-        return f"{self.what} (module `{self.path or '<root>'}`, {self.where or 'source unknown'})"
+        where = f", {self.where}" if self.where else ""
+        return f"{self.what} (module `{self.path or '<root>'}`{where})"
 
 
 class ImportFailure(Exception):
