@@ -117,7 +117,7 @@ class OddNames(nn.Module):
 
     def forward(self, x):
         x = self.act(getattr(self, "2nd")(getattr(self, "stage-1")(x)))
-        return self.act(getattr(self, "input")(x))
+        return self.act(self.input(x))
 
 
 def test_functional_calls_round_trip():
@@ -248,3 +248,13 @@ def test_cli_import_failure_exits_1(tmp_path):
                           "--input", "4x8x8"], capture_output=True, text=True, env=env,
                          cwd=ROOT)
     assert run.returncode == 1 and "module `conv`" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_readme_example_is_real():
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split("`archc import torchvision.models:resnet18`:\n\n```\n")[1].split("```")[0]
+    assert archc.from_torch(torchvision.models.resnet18(weights=None), (3, 224, 224)) == shown
+    error = readme.split("$ archc import tests.test_importer:Unsupported --input 3x8x8\n")[1]
+    line = int(error.split("test_importer.py\", line ")[1].split(",")[0])
+    source = Path(__file__).read_text().splitlines()[line - 1]
+    assert "torch.cumsum" in source

@@ -40,7 +40,7 @@ def import_(source: str, output: str, kwargs: str | None, input_shape: str,
             module = load_exported(source)
         else:
             module = load_callable(source, options)
-    except Exception as exc:  # noqa: BLE001 (user code: any failure is "cannot load")
+    except Exception as exc:
         click.echo(f"error: cannot load {source}: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_SPEC_ERROR)
     try:

@@ -25,7 +25,7 @@ def from_torch(module: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224),
         raise ImportFailure(_unique(emitter.problems))
     name = _network_name(type(module).__name__)
     dims = "x".join(str(d) for d in input_shape)
-    text = "\n\n".join(renderer.defs + [f"network {name} {{ input {dims} {render(body)} }}"])
+    text = "\n\n".join([*renderer.defs, f"network {name} {{ input {dims} {render(body)} }}"])
     from archc.fmt import format_text
 
     text = format_text(text + "\n")

@@ -409,5 +409,16 @@ def _op_name(node) -> str:
     return f"{module}.{getattr(target, '__name__', target)}".lstrip(".")
 
 
-__all__ = ["Emitter", "ImportFailure", "Leaf", "Call", "Slot", "is_container", "numbered",
-           "label_text", "torch", "REGISTRY", "literal"]
+__all__ = [
+    "REGISTRY",
+    "Call",
+    "Emitter",
+    "ImportFailure",
+    "Leaf",
+    "Slot",
+    "is_container",
+    "label_text",
+    "literal",
+    "numbered",
+    "torch",
+]

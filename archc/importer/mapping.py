@@ -153,7 +153,7 @@ def signature(module: nn.Module) -> tuple:
     """What must agree for two modules to be the same layer: class name, the constructor's
     constants, the parameter and buffer shapes."""
     constants = {}
-    for name in getattr(module, "__constants__", []) + ["p", "mode", "dims"]:
+    for name in [*getattr(module, "__constants__", []), "p", "mode", "dims"]:
         if hasattr(module, name) and name != "inplace":  # in-place or not, the same values
             constants[name] = _norm(getattr(module, name))
     for name in ("eps", "momentum", "affine", "track_running_stats", "elementwise_affine",
@@ -219,7 +219,7 @@ def _arg(node, index: int, name: str, default: Any = None) -> Any:
 def map_function(node) -> list[Layer] | None:
     """A call_function / call_method node with one tensor input as archc layers, or None."""
     if node.target in (torch.mean, "mean"):
-        src, out = _shape(node.args[0]), _shape(node)
+        src = _shape(node.args[0])
         dims = _arg(node, 1, "dim")
         dims = tuple(dims) if isinstance(dims, (list, tuple)) else (dims,)
         if src is None or len(src) != 3 or {d % 4 for d in dims if isinstance(d, int)} != {2, 3}:
@@ -258,7 +258,7 @@ def _map_function(node) -> Layer | None:
         return _via_module(node)
     """A call_function / call_method node with one tensor input as an archc layer, or None."""
     target = node.target
-    src, out = _shape(node.args[0]) if node.args else None, _shape(node)
+    src, out = (_shape(node.args[0]) if node.args else None), _shape(node)
     if target in ELEMENTWISE:
         return Layer(ELEMENTWISE[target])
     if src is None or out is None:

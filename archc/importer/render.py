@@ -130,7 +130,7 @@ class Renderer:
                 pieces: list = [name + "("]
                 for j, a in enumerate(args):
                     pieces += ([", "] if j else []) + [a]
-                self.calls[id(scope)] = pieces + [")"]
+                self.calls[id(scope)] = [*pieces, ")"]
             else:
                 self.calls[id(scope)] = [name]
 

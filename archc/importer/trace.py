@@ -64,7 +64,7 @@ def trace(module: nn.Module, input_shape: tuple[int, ...]) -> fx.GraphModule:
         tracer = _Tracer()
         try:
             graph = tracer.trace(module)
-        except Exception as exc:  # noqa: BLE001 (tracing raises many kinds: all are "cannot follow")
+        except Exception as exc:
             frames = [f for f in traceback.extract_tb(exc.__traceback__)
                       if "/torch/" not in f.filename]
             where = f'File "{frames[-1].filename}", line {frames[-1].lineno}' if frames else ""
@@ -76,8 +76,9 @@ def trace(module: nn.Module, input_shape: tuple[int, ...]) -> fx.GraphModule:
             example = torch.empty((1, *input_shape))
         try:
             ShapeProp(gm, fake_mode=mode).propagate(example)
-        except Exception as exc:  # noqa: BLE001
-            raise ImportFailure([Problem(f"the forward pass fails on a 1x{'x'.join(map(str, input_shape))} input: {exc}",
+        except Exception as exc:
+            dims = "x".join(map(str, input_shape))
+            raise ImportFailure([Problem(f"the forward pass fails on a 1x{dims} input: {exc}",
                                          "", "")]) from None
         return gm
     finally:

@@ -1,7 +1,7 @@
 """Time `archc import` on torchvision models: one process per model, whole command (torch's
 import included) and the import itself (trace, map, render, verify) measured inside it.
 
-    PYTHONPATH=. python3 bench/import.py [resnet50 vgg16 ...]
+    PYTHONPATH=. python3 bench/importer.py [resnet50 vgg16 ...]
 """
 
 from __future__ import annotations
