@@ -258,3 +258,13 @@ def test_readme_example_is_real():
     line = int(error.split("test_importer.py\", line ")[1].split(",")[0])
     source = Path(__file__).read_text().splitlines()[line - 1]
     assert "torch.cumsum" in source
+
+
+def test_cli_refuses_a_torch_export_archive_without_traceback(tmp_path):
+    import os
+
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, "-m", "archc", "import", str(tmp_path / "m.pt2")],
+                         capture_output=True, text=True, env=env)
+    assert run.returncode == 1 and "not supported" in run.stderr
+    assert "Traceback" not in run.stderr

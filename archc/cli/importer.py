@@ -11,7 +11,7 @@ from archc.cli import EXIT_SPEC_ERROR, parse_dims
 
 
 @click.command("import")
-@click.argument("source", metavar="MODULE:CALLABLE|FILE.pt2")
+@click.argument("source", metavar="MODULE:CALLABLE")
 @click.option("-o", "--output", "output", default="-", show_default=True, metavar="FILE",
               help="Where to write the spec; `-` for standard output.")
 @click.option("--kwargs", "kwargs", default=None, metavar="JSON",
@@ -24,7 +24,7 @@ def import_(source: str, output: str, kwargs: str | None, input_shape: str,
             no_verify: bool) -> None:
     """Turn a PyTorch model into a spec whose module loads the model's state_dict strictly."""
     try:
-        from archc.importer import ImportFailure, from_torch, load_callable, load_exported
+        from archc.importer import ImportFailure, from_torch, load_callable
     except ImportError as exc:
         raise click.UsageError(f"archc import needs PyTorch ({exc}); "
                                "pip install torch (or the `torch` extra)") from None
@@ -35,11 +35,15 @@ def import_(source: str, output: str, kwargs: str | None, input_shape: str,
         raise click.UsageError(f"--kwargs is not JSON: {exc}") from None
     if not isinstance(options, dict):
         raise click.UsageError("--kwargs must be a JSON object")
+    if source.endswith(".pt2"):
+        # an exported program is a graph of ATen operations with its parameters lifted to
+        # inputs: none of the nn.Module calls the importer maps survive in it
+        click.echo(f"error: {source}: torch.export archives are not supported yet (their graph "
+                   "holds ATen operations, not module calls); import the module itself as "
+                   "MODULE:CALLABLE", err=True)
+        sys.exit(EXIT_SPEC_ERROR)
     try:
-        if source.endswith(".pt2"):
-            module = load_exported(source)
-        else:
-            module = load_callable(source, options)
+        module = load_callable(source, options)
     except Exception as exc:
         click.echo(f"error: cannot load {source}: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_SPEC_ERROR)
@@ -49,6 +53,9 @@ def import_(source: str, output: str, kwargs: str | None, input_shape: str,
         click.echo(f"error: {source} cannot be written in archc exactly:", err=True)
         for problem in exc.problems:
             click.echo(f"  - {problem}", err=True)
+        sys.exit(EXIT_SPEC_ERROR)
+    except Exception as exc:
+        click.echo(f"error: importing {source} failed: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_SPEC_ERROR)
     if output == "-":
         click.echo(text, nl=False)
