@@ -196,9 +196,8 @@ def test_data_dependent_control_flow_is_an_error_with_its_line():
 ROUND_TRIP = ["resnet18", "resnet50", "resnext50_32x4d", "vgg16", "vgg11_bn", "alexnet",
               "googlenet", "inception_v3", "mobilenet_v2", "mobilenet_v3_small", "densenet121",
               "squeezenet1_0", "mnasnet0_5", "efficientnet_b0", "regnet_x_400mf",
-              "regnet_y_400mf", "convnext_tiny"]
+              "regnet_y_400mf", "convnext_tiny", "shufflenet_v2_x0_5"]
 FAILING = {
-    "shufflenet_v2_x0_5": "channel_shuffle is written as view/transpose/view: not recognised",
 }
 INPUTS = {"inception_v3": (3, 299, 299)}
 KWARGS = {"googlenet": {"aux_logits": False, "init_weights": False},

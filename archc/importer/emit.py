@@ -88,6 +88,7 @@ class Emitter:
     # ---- scopes -------------------------------------------------------------------------
     def build_scopes(self) -> None:
         simplify_cats(self.gm.graph)
+        collapse_channel_shuffles(self.gm.graph)
         seen_paths: dict[str, str] = {}
         for node in self.gm.graph.nodes:
             if node.op in ("placeholder", "output", "get_attr"):
@@ -294,6 +295,8 @@ class Emitter:
                                              node.target, user_line(node.stack_trace)))
                 return []
             return [Leaf(node.target.rsplit(".", 1)[-1], layer)]
+        if node.target is channel_shuffle:
+            return [Leaf(None, Layer("channel_shuffle", {"groups": node.args[1]}))]
         attr = scaled_by(node)
         if attr is not None:
             return self.layer_scale(node, attr)
@@ -323,6 +326,48 @@ def _scale_layer(param: torch.Tensor, out_shape: tuple) -> Layer | None:
 def _opens_with_merge(scope: Scope, node) -> bool:
     return (not scope.members and node.op == "call_function" and node.target in MERGES
             and not is_container(scope.module))
+
+
+def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
+    """Stands in the graph for PyTorch's usual spelling of a channel shuffle (below)."""
+    n, c, h, w = x.shape
+    return x.view(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
+def _shape5(node) -> tuple | None:
+    meta = node.meta.get("tensor_meta")
+    return tuple(meta.shape) if meta is not None and hasattr(meta, "shape") else None
+
+
+def collapse_channel_shuffles(graph: fx.Graph) -> None:
+    """x.view(n, g, c // g, h, w).transpose(1, 2)[.contiguous()].view(n, c, h, w) is
+    ShuffleNet's channel shuffle: one node, mapped to `channel_shuffle(g)`."""
+    for node in list(graph.nodes):
+        if node.op != "call_method" or node.target not in ("view", "reshape"):
+            continue
+        chain, cur = [node], node.args[0]
+        if isinstance(cur, fx.Node) and cur.target == "contiguous":
+            chain.append(cur)
+            cur = cur.args[0]
+        if not (isinstance(cur, fx.Node) and cur.target in ("transpose", torch.transpose)
+                and sorted(cur.args[1:3]) == [1, 2]):
+            continue
+        chain.append(cur)
+        split = cur.args[0]
+        if not (isinstance(split, fx.Node) and split.target in ("view", "reshape")):
+            continue
+        chain.append(split)
+        source, five, out = split.args[0], _shape5(split), _shape5(node)
+        if (five is None or out is None or len(five) != 5 or len(out) != 4
+                or _shape5(source) != out or five[1] * five[2] != out[1]
+                or any(len(n.users) != 1 for n in chain[1:])):
+            continue
+        with graph.inserting_after(node):
+            merged = graph.call_function(channel_shuffle, (source, five[1]))
+        merged.meta = dict(node.meta)
+        node.replace_all_uses_with(merged)
+        for dead in chain:
+            graph.erase_node(dead)
 
 
 def simplify_cats(graph: fx.Graph) -> None:
