@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["ArchcError", "Model", "__version__", "build_module", "from_torch", "load", "loads"]
+__all__ = ["ArchcError", "Model", "__version__", "build_module", "from_torch", "load", "loads",
+           "render"]
 
 if TYPE_CHECKING:
     from archc.api import Model, load, loads
@@ -20,6 +21,10 @@ def __getattr__(name: str) -> Any:
         from archc import api
 
         return getattr(api, name)
+    if name == "render":  # archc.render(model, "svg"): the subpackage is callable
+        import archc.render as render_module
+
+        return render_module
     if name == "ArchcError":
         from archc.errors import ArchcError
 

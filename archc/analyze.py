@@ -82,7 +82,24 @@ def analyze(net: ExpandedNetwork, built: Built, limits: Limits | None = None) ->
 
 
 def _analyze(net: ExpandedNetwork, built: Built, limits: Limits) -> Analysis:
+    shapes, stats, errors, warnings, _ = _walk(net, built, limits)
+    if errors:  # with the expander's warnings: a channels-last input often explains the errors
+        raise ArchcError(errors + [d for d in net.diagnostics if not d.is_error])
+    return _summarise(net, built, shapes, stats, warnings)
+
+
+def analyze_partial(net: ExpandedNetwork, built: Built, limits: Limits | None = None
+                    ) -> tuple[Analysis, list[Diagnostic], dict[int, Diagnostic]]:
+    """Never raises: the analysis of every layer whose inputs are known, every error, and the
+    graph node each layer error belongs to (for `archc render` of a broken spec)."""
+    with stage():
+        shapes, stats, errors, warnings, failed = _walk(net, built, limits or Limits())
+        return _summarise(net, built, shapes, stats, warnings), errors, failed
+
+
+def _walk(net: ExpandedNetwork, built: Built, limits: Limits):
     shapes: dict[int, Shape | None] = {0: tuple(net.input) or None}  # (): an invalid input
+    failed: dict[int, Diagnostic] = {}
     stats: dict[int, LayerStats] = {}
     errors = [d for d in (*net.diagnostics, *built.diagnostics) if d.is_error]
     warnings = [d for d in (*net.diagnostics, *built.diagnostics) if not d.is_error]
@@ -102,16 +119,15 @@ def _analyze(net: ExpandedNetwork, built: Built, limits: Limits) -> Analysis:
             continue
         result = rules.apply(layer.kind, layer.args, inputs)
         if isinstance(result, LayerError):
-            errors.append(_diagnostic(layer, result.code, result.message, result.hint))
+            errors.append(failed.setdefault(node, _diagnostic(layer, result.code,
+                                                              result.message, result.hint)))
             continue
         out, params, macs, found = result
         shapes[node] = out
         stats[node] = LayerStats(layer.name, layer.kind.name, out, params, macs, layer.span.line,
                                  layer.span.col, data["side"], inputs)
         warnings += [_diagnostic(layer, *w) for w in found]
-    if errors:  # with the expander's warnings: a channels-last input often explains the errors
-        raise ArchcError(errors + [d for d in net.diagnostics if not d.is_error])
-    return _summarise(net, built, shapes, stats, warnings)
+    return shapes, stats, errors, warnings, failed
 
 
 class _Rules:

@@ -32,6 +32,16 @@ class Model:
     def totals(self):
         return self.analysis.totals
 
+    def _repr_svg_(self) -> str:
+        """Notebooks draw the loaded model inline (blocks collapsed; see archc.render)."""
+        from archc.render import render
+
+        return render(self, "svg")
+
+    def _repr_html_(self) -> str:
+        # the static SVG in a scrolling box: notebook viewers that strip scripts show it too
+        return f'<div style="max-height:800px;overflow:auto">{self._repr_svg_()}</div>'
+
 
 def read_source(path: str | Path) -> str:
     path = Path(path)

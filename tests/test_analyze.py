@@ -48,6 +48,7 @@ def error(text: str) -> Diagnostic:
     (6, 3, 1, 1, 6, False),  # E34: p = (f - 1) / 2 keeps 6x6
     (7, 3, 1, 1, 7, False),  # E28
 ])
+@pytest.mark.independent
 def test_seed_size_rule(n, f, s, p, out, drops):
     text = net(f"1x{n}x{n}", f"conv(1, k={f}, s={s}, p={p})")
     assert rows(text)[0][0] == (1, out, out)
@@ -63,10 +64,12 @@ def test_seed_size_rule(n, f, s, p, out, drops):
     ("192x28x28", "conv(32, k=5, p=same)", (32, 28, 28), 153_632, 120_422_400),  # E44
     ("1024", "linear(10)", (10,), 10_250, 10_240),  # E13
 ])
+@pytest.mark.independent
 def test_seed_counts(dims, layer, shape, params, macs):
     assert rows(net(dims, layer)) == [(shape, params, macs)]
 
 
+@pytest.mark.independent
 def test_seed_flatten_then_dense():
     # E16: 32x32x3 flattens to 3072; a dense layer to 4096 has 12,587,008 parameters
     assert rows(net("3x32x32", "flatten", "linear(4096)")) == [
@@ -80,10 +83,12 @@ def test_seed_flatten_then_dense():
     ("1000x7x7", "maxpool(3, s=2)", (1000, 3, 3)),  # ... and f3 s2 both give 3
     ("2x4x4", "avgpool(2)", (2, 2, 2)),  # E12: the stride defaults to the kernel
 ])
+@pytest.mark.independent
 def test_seed_pooling(dims, layer, shape):
     assert rows(net(dims, layer)) == [(shape, 0, 0)]
 
 
+@pytest.mark.independent
 def test_bottleneck_report():
     # E44/E45: the 5x5 alone costs 120,422,400 MACs; through a 1x1 to 16 channels 12,443,648
     analysis = archc.loads(net("192x28x28", "conv(16, k=1) conv(32, k=5, p=2)"), FILE).analysis
@@ -101,6 +106,7 @@ def torch_shape(module, dims: tuple[int, ...]) -> tuple[int, ...]:
 
 @pytest.mark.parametrize(("n", "k", "s", "p"), [(7, 3, 2, 0), (8, 3, 2, 1), (5, 2, 2, 0),
                                                  (6, 3, 2, 1), (112, 3, 2, 0), (10, 4, 3, 2)])
+@pytest.mark.independent
 def test_ceil_mode_matches_torch(n, k, s, p):
     torch = pytest.importorskip("torch")
     expected = torch_shape(torch.nn.MaxPool2d(k, s, p, ceil_mode=True), (2, n, n))
@@ -108,6 +114,7 @@ def test_ceil_mode_matches_torch(n, k, s, p):
 
 
 @pytest.mark.parametrize(("k", "d"), [(3, 1), (5, 1), (3, 2), (3, 3), (7, 2), (1, 4)])
+@pytest.mark.independent
 def test_same_padding_and_dilation(k, d):
     torch = pytest.importorskip("torch")
     conv = torch.nn.Conv2d(3, 4, k, dilation=d, padding="same")
@@ -125,6 +132,7 @@ def test_same_padding_impossible():
 
 @pytest.mark.parametrize(("c_in", "out", "groups"), [(32, 32, 32), (32, 64, 32), (12, 8, 4),
                                                       (6, 6, 1)])
+@pytest.mark.independent
 def test_grouped_and_depthwise_parameters(c_in, out, groups):
     torch = pytest.importorskip("torch")
     conv = torch.nn.Conv2d(c_in, out, 3, groups=groups, padding=1)
@@ -142,6 +150,7 @@ def test_groups_must_divide_channels():
 
 @pytest.mark.parametrize(("k", "s", "p", "op", "d"), [(2, 2, 0, 0, 1), (3, 2, 1, 1, 1),
                                                        (4, 2, 1, 0, 1), (3, 1, 0, 0, 2)])
+@pytest.mark.independent
 def test_transposed_conv_matches_torch(k, s, p, op, d):
     torch = pytest.importorskip("torch")
     layer = torch.nn.ConvTranspose2d(4, 6, k, stride=s, padding=p, output_padding=op, dilation=d)
@@ -282,6 +291,7 @@ def test_output_cap():
     assert (diag.code.value, diag.span.col) == ("E304", 22)
 
 
+@pytest.mark.independent
 def test_totals():
     analysis = archc.loads(net("3x32x32", "conv(10, k=5, p=2) bn relu",
                                "side aux { global_avgpool flatten linear(2) }",

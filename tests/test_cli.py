@@ -19,6 +19,7 @@ def run(*args: str, stdin: str | None = None):
     return CliRunner().invoke(main, list(args), input=stdin)
 
 
+@pytest.mark.independent
 def test_check_ok():
     result = run("check", LENET)
     assert result.exit_code == 0

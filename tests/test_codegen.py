@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import inspect
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import archc
 import archc.parse
 from archc.codegen.names import MODULE_ATTRIBUTES, attribute, class_name
 from archc.codegen.pytorch import generate
-from tests.conftest import ROOT, spec_paths
+from tests.conftest import GOLDEN, ROOT, spec_paths
 
 
 def _networks(path: Path) -> list[str]:
@@ -21,6 +22,7 @@ torch = pytest.importorskip("torch")
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from archc.codegen.build import import_source, verify  # noqa: E402  (needs torch)
+from tests.recount import assert_rows_match_torch  # noqa: E402  (needs torch)
 
 SPECS = [(path, network) for path in spec_paths(with_test_data=True)
          for network in _networks(path)]
@@ -38,9 +40,11 @@ def meta_instance(module, generated):
         return getattr(module, generated.class_name)().eval()
 
 
+@pytest.mark.independent
 @pytest.mark.parametrize(("path", "network"), SPECS, ids=IDS)
 def test_emitted_module_matches_analysis(path, network):
-    """Parameters and every layer's shape (verify), and FlopCounterMode's MACs."""
+    """Parameters and every layer's shape (verify), FlopCounterMode's MACs, and every row's
+    parameters and MACs against what PyTorch counts for that row's module."""
     model, generated, module = emitted(path, network)
     verify(model, generated, module)  # raises on any parameter or shape disagreement
     net = meta_instance(module, generated)
@@ -50,8 +54,10 @@ def test_emitted_module_matches_analysis(path, network):
         out = net(x)  # eval mode: side outputs do not run, as the main-path MACs assume
     assert counter.get_total_flops() == 2 * model.analysis.totals.macs
     assert tuple(out.shape[1:]) == tuple(model.analysis.output)
+    assert_rows_match_torch(model, net)
 
 
+@pytest.mark.independent
 def test_side_outputs_in_training_mode():
     """GoogLeNet with aux heads returns (main, aux1, aux2) in training, main in eval."""
     model, generated, module = emitted(ROOT / "specs/googlenet_aux.arch")
@@ -86,6 +92,7 @@ def _to_torchvision(key: str) -> str:
 
 
 @pytest.mark.parametrize("name", ["resnet18", "resnet50", "vgg16", "googlenet"])
+@pytest.mark.independent
 def test_torchvision_weights_load_and_agree(name):
     from tests import reference_models
 
@@ -110,7 +117,50 @@ def test_golden_source(name, golden):
     golden(f"codegen/{name}.py", generate(model, f"examples/{name}.arch").source)
 
 
+# What each golden file's network must count, from outside archc: (input, parameters, MACs,
+# output). A golden regenerated from a wrong compiler passes the text comparison above; it
+# cannot pass this.
+GOLDEN_FIGURES = {
+    # reference-figures.md, LeNet-5 layout notes
+    "lenet5": ((1, 32, 32), 61_706, 416_520, (10,)),
+    # reference-figures.md, resnet50 row (examples/resnet.arch is ResNet-50)
+    "resnet": ((3, 224, 224), 25_557_032, 4_089_184_256, (1000,)),
+    # seed-notes 3.6 (block 3a: 163,696 params, 128,049,152 multiplies) and E46 (28x28x256)
+    "inception": ((192, 28, 28), 163_696, 128_049_152, (256, 28, 28)),
+}
+
+
+def _network_class(module) -> type:
+    """The one class in a generated file whose constructor needs no arguments (the network;
+    block classes take `in_channels`)."""
+    found = [cls for cls in vars(module).values()
+             if isinstance(cls, type) and issubclass(cls, torch.nn.Module)
+             and cls.__module__ == module.__name__
+             and all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                     for p in list(inspect.signature(cls.__init__).parameters.values())[1:])]
+    assert len(found) == 1, found
+    return found[0]
+
+
+@pytest.mark.independent
+@pytest.mark.parametrize("path", sorted((GOLDEN / "codegen").glob("*.py")), ids=lambda p: p.stem)
+@pytest.mark.independent
+def test_golden_module_recounted_by_pytorch(path):
+    """Import the stored file itself and let PyTorch count it."""
+    shape, params, macs, output = GOLDEN_FIGURES[path.stem]
+    module = import_source(path.read_text(encoding="utf-8"))
+    with torch.device("meta"):
+        net = _network_class(module)().eval()
+    assert sum(p.numel() for p in net.parameters()) == params
+    with FlopCounterMode(display=False) as counter:
+        out = net(torch.empty(1, *shape, device="meta"))
+    assert counter.get_total_flops() == 2 * macs
+    assert tuple(out.shape) == (1, *output)
+
+
 def test_emitted_source_is_deterministic():
+    """No state carried from one generation to the next inside a process (hash-seed order
+    needs separate processes: tests/test_determinism.py)."""
     path = ROOT / "specs/googlenet_aux.arch"
     assert generate(archc.load(path), "x").source == generate(archc.load(path), "x").source
 
@@ -186,6 +236,7 @@ def resnet18():
     return archc.build_module(ROOT / "specs/resnet18.arch").eval()
 
 
+@pytest.mark.independent
 def test_build_module_api(resnet18):
     assert sum(p.numel() for p in resnet18.parameters()) == 11_689_512  # reference-figures.md
 
@@ -226,6 +277,7 @@ def test_onnx_export(resnet18, tmp_path):
     onnx.checker.check_model(onnx.load(str(target)))
 
 
+@pytest.mark.hardware
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 def test_runs_on_cuda():
     net = archc.build_module(ROOT / "specs/resnet50.arch").cuda().eval()
@@ -240,6 +292,7 @@ def test_runs_on_cuda():
 
 # ---- the paths less travelled ------------------------------------------------------------
 
+@pytest.mark.independent
 def test_init_follows_the_spec():
     model = archc.loads("network I { input 3x8x8 conv(16, k=3, init=kaiming) relu "
                         "flatten linear(4, init=zeros) }")

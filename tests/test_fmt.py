@@ -322,6 +322,7 @@ def _rejoin_dims(tokens: list[str]) -> list[str]:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec_sources())
+@pytest.mark.fuzz
 def test_generated_specs_format_without_changing_meaning(source: str) -> None:
     assert_formats_well(source)
 

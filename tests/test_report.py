@@ -12,6 +12,7 @@ from rich.console import Console
 import archc
 from archc import report
 from tests.conftest import ROOT
+from tests.test_zoo import FIGURES
 
 CASES = ["lenet5", "inception", "bottleneck", "unet_small"]
 
@@ -32,18 +33,19 @@ def test_golden_reports(name, golden):
     golden(f"report/{name}.csv", report.to_csv(analysis))
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "specs").glob("*.arch")), ids=lambda p: p.stem)
-def test_json_rows_add_up_to_totals(path):
-    doc = report.to_dict(archc.load(path).analysis)
-    main = [row for row in doc["layers"] if row["side"] is None]
-    assert sum(row["params"] for row in doc["layers"]) == doc["totals"]["params"]
-    assert sum(row["macs"] for row in main) == doc["totals"]["macs"]
-    assert doc["totals"]["flops"] == 2 * doc["totals"]["macs"]
-    sides = {s["name"]: s for s in doc["side_outputs"]}
-    for name, side in sides.items():
-        assert side["macs"] == sum(r["macs"] for r in doc["layers"] if r["side"] == name)
+@pytest.mark.independent
+@pytest.mark.parametrize("name", list(FIGURES))
+@pytest.mark.independent
+def test_json_totals_are_the_published_figures(name):
+    """reference-figures.md: MACs are FlopCounterMode's flops / 2, so flops are its total."""
+    params, macs, output = FIGURES[name]
+    doc = report.to_dict(archc.load(ROOT / f"specs/{name}.arch").analysis, report.View(batch=3))
+    assert (doc["totals"]["params"], doc["output"]) == (params, list(output))
+    assert (doc["totals"]["macs"], doc["totals"]["flops"]) == (3 * macs, 3 * 2 * macs)
+    assert doc["side_outputs"] == []
 
 
+@pytest.mark.independent
 def test_json_has_the_documented_fields():
     doc = report.to_dict(archc.load(ROOT / "specs/googlenet_aux.arch").analysis)
     assert {"network", "input", "output", "totals", "layers", "bottlenecks",
@@ -57,6 +59,7 @@ def test_json_has_the_documented_fields():
         ("aux1", [1000], 4_169_728), ("aux2", [1000], 4_202_496)]
 
 
+@pytest.mark.independent
 def test_batch_scales_macs_and_memory_not_params():
     analysis = archc.load(ROOT / "examples/lenet5.arch").analysis
     one, eight = report.to_dict(analysis), report.to_dict(analysis, report.View(batch=8))
@@ -65,6 +68,7 @@ def test_batch_scales_macs_and_memory_not_params():
     assert eight["totals"]["activation_bytes"] == 8 * one["totals"]["activation_bytes"]
 
 
+@pytest.mark.independent
 def test_activation_bytes_is_float32_sum_of_outputs():
     # LeNet-5 main path outputs (seed notes 2.1 shapes, 1-channel input): conv 6x28x28,
     # tanh same, pool 6x14x14, conv 16x10x10, tanh same, pool 16x5x5, flatten 400,
@@ -74,6 +78,7 @@ def test_activation_bytes_is_float32_sum_of_outputs():
     assert analysis.totals.activation_bytes == 4 * values
 
 
+@pytest.mark.independent
 def test_csv_parses_back():
     text = report.to_csv(archc.load(ROOT / "examples/lenet5.arch").analysis)
     rows = list(csv.DictReader(io.StringIO(text)))
@@ -81,6 +86,7 @@ def test_csv_parses_back():
     assert sum(int(r["params"]) for r in rows) == 61_706
 
 
+@pytest.mark.independent
 def test_bottleneck_section_reproduces_the_seeds():
     analysis = archc.load(ROOT / "examples/bottleneck.arch", network="Bottleneck").analysis
     (entry,) = analysis.bottlenecks

@@ -114,6 +114,9 @@ def _register() -> None:
 
     for command in (lint.lint, lint.fmt):
         main.add_command(command)
+    from archc.cli import render_cmd  # (`render` here is errors.render)
+
+    main.add_command(render_cmd.render)
     from archc.cli import importer
 
     main.add_command(importer.import_)

@@ -122,15 +122,17 @@ class Permute(LayerKind):
     doc = ("the batched tensor's axes in a new order, as torch.permute: permute(0, 2, 3, 1) "
            "makes CxHxW channels-last (HxWxC), permute(0, 3, 1, 2) turns it back")
 
+    def check_args(self, args: PermuteArgs) -> None:
+        if args.dims()[0] != 0:
+            raise LayerError(Code.BAD_ARGUMENT, "permute must keep the batch axis 0 first",
+                             "shapes are per sample; move only the axes after the batch")
+
     def check(self, args: PermuteArgs, inputs: list[Shape]) -> None:
         dims, rank = args.dims(), len(inputs[0]) + 1
         if sorted(dims) != list(range(rank)):
             raise LayerError(Code.BAD_ARGUMENT, f"permute{dims} is not an order of the {rank} "
                              f"axes of the batched {fmt_shape(inputs[0])} tensor",
                              f"name each of 0..{rank - 1} once, the batch axis 0 first")
-        if dims[0] != 0:
-            raise LayerError(Code.BAD_ARGUMENT, "permute must keep the batch axis 0 first",
-                             "shapes are per sample; move only the axes after the batch")
         if _channel_axis(args, inputs[0]) not in (1, rank - 1):
             raise LayerError(Code.BAD_ARGUMENT, "permute must leave the channels first or last",
                              "e.g. permute(0, 2, 3, 1) for channels last")
@@ -167,10 +169,12 @@ class Chunk(LayerKind):
     positional = ("parts", "i")
     doc = "channel split: chunk(parts, i) is piece i (from 0) of the channels cut into equal parts"
 
-    def check(self, args: ChunkArgs, inputs: list[Shape]) -> None:
+    def check_args(self, args: ChunkArgs) -> None:
         if args.i >= args.parts:
             raise LayerError(Code.BAD_ARGUMENT, f"chunk({args.parts}, {args.i}): there is no "
                              f"piece {args.i} of {args.parts}", "pieces count from 0")
+
+    def check(self, args: ChunkArgs, inputs: list[Shape]) -> None:
         if inputs[0][0] % args.parts:
             raise LayerError(Code.CHANNEL_MISMATCH, f"{inputs[0][0]} channels do not split into "
                              f"{args.parts} equal parts", "pick a divisor of the channel count")
