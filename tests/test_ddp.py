@@ -76,7 +76,7 @@ dist.destroy_process_group()
 '''
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="torchrun with gloo on Linux/macOS")
+@pytest.mark.independent  # PyTorch's own all-reduce is the reference
 def test_two_steps_under_torchrun(tmp_path):
     worker = tmp_path / "worker.py"
     worker.write_text(WORKER, encoding="utf-8")

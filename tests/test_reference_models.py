@@ -156,3 +156,17 @@ def test_torchvision_state_dict_keys() -> None:
     assert tuple(gnet["aux1.fc1.weight"].shape) == (1024, 2048)
     r50 = build_meta(rm.resnet50).state_dict()
     assert tuple(r50["layer2.0.conv2.weight"].shape) == (128, 128, 3, 3)
+
+
+@pytest.mark.filterwarnings("ignore:The default weight initialization:FutureWarning")
+@pytest.mark.parametrize("name", ["alexnet", "vgg16", "vgg16_bn", "resnet18", "resnet50",
+                                  "googlenet"])
+def test_hand_written_copies_are_torchvisions_layout(name):
+    """The copies (bench/ times the emitted ResNet-50 against one) have torchvision's keys and
+    shapes, checked against torchvision itself now that it is installed beside torch."""
+    torchvision = pytest.importorskip("torchvision")
+    with torch.device("meta"):
+        ours = (rm.googlenet(aux_logits=True) if name == "googlenet" else getattr(rm, name)())
+        theirs = getattr(torchvision.models, name)(weights=None)
+    assert {k: tuple(v.shape) for k, v in ours.state_dict().items()} == {
+        k: tuple(v.shape) for k, v in theirs.state_dict().items()}

@@ -33,7 +33,8 @@ FlopCounterMode = importlib.import_module("torch.utils.flop_counter").FlopCounte
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 # googlenet and inception_v3 warn that their default initialisation will change
-pytestmark = pytest.mark.filterwarnings("ignore:The default weight initialization:FutureWarning")
+pytestmark = [pytest.mark.independent,  # torchvision itself is the reference
+              pytest.mark.filterwarnings("ignore:The default weight initialization:FutureWarning")]
 
 # torchvision 0.29's classification CNNs (issue 10's list; the transformers are out of scope).
 NETWORKS = [
@@ -72,21 +73,12 @@ SLOW = {
     "convnext_base", "convnext_large",
 }
 
-# What the language cannot say yet; the tests fail (strict xfail) once one of these passes.
-# UNWRITTEN: no spec at all. UNNAMED: the counts are right, torchvision's module names are not.
-_BRANCH_LABELS = "labels inside concat branches (torchvision names a branch's modules itself)"
-_NOT_YET = "not written yet: "
-UNWRITTEN: dict[str, str] = {
-    **dict.fromkeys(["mobilenet_v3_small", "mobilenet_v3_large"],
-                    _NOT_YET + "conditionals, block input channels"),
-    **dict.fromkeys(["shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5",
-                     "shufflenet_v2_x2_0"], _NOT_YET + "channel split"),
-    **dict.fromkeys([n for n in NETWORKS if n.startswith("efficientnet")],
-                    _NOT_YET + "conditionals, block input channels"),
-}
-# UNEQUAL: counts and names are right, the outputs are not.
-UNEQUAL: dict[str, str] = {}
+# What the language cannot say yet, as strict xfails (a test fails once its network passes):
+# UNWRITTEN: no spec; UNNAMED: counts right, torchvision's module names not; UNEQUAL: counts and
+# names right, outputs not. Every network on the list is expressible now, so all are empty.
+UNWRITTEN: dict[str, str] = {}
 UNNAMED: dict[str, str] = {}
+UNEQUAL: dict[str, str] = {}
 
 
 def _params(names: list[str], test: str) -> list:
