@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from archc.layers import REGISTRY, LayerError
-from archc.layers.aliases import ARGUMENT_ALIASES, KIND_ALIASES
+from archc.layers.aliases import ARGUMENT_ALIASES, KIND_ALIASES, TORCHVISION_ALIASES
 from archc.layers.base import ChannelsLast, ValidationError
 from archc.layers.support import SUPPORT
 
@@ -105,7 +105,7 @@ def _omitted(kind: str, args: dict[str, Any]) -> dict[str, Any]:
 
 def _kinds_for(module: nn.Module) -> list[str]:
     name = type(module).__name__
-    alias = KIND_ALIASES.get(name)
+    alias = KIND_ALIASES.get(name) or TORCHVISION_ALIASES.get(name)
     # a specific kind first (global_avgpool before adaptive_avgpool), the alias last
     kinds = [k for k, cls in _no_arg_classes().items() if cls == name and k != alias]
     return kinds + [alias] * bool(alias)

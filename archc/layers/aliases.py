@@ -20,8 +20,12 @@ KIND_ALIASES: dict[str, str] = {
     "Hardswish": "hardswish", "GELU": "gelu", "Mish": "mish", "Softmax": "softmax",
     "Identity": "identity", "ZeroPad2d": "zeropad", "PixelShuffle": "pixel_shuffle",
     "ChannelShuffle": "channel_shuffle", "cat": "concat",
-    "LayerNorm": "layernorm", "layer_norm": "layernorm", "LayerNorm2d": "layernorm",
-    "StochasticDepth": "stochastic_depth", "Permute": "permute",
+    "LayerNorm": "layernorm", "layer_norm": "layernorm",
+}
+
+# torchvision's own building blocks (torchvision.ops / models), read by `archc import`
+TORCHVISION_ALIASES: dict[str, str] = {
+    "LayerNorm2d": "layernorm", "StochasticDepth": "stochastic_depth", "Permute": "permute",
 }
 
 # PyTorch's constructor keyword -> the archc argument (offered when the layer has it)
