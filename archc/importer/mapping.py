@@ -132,14 +132,27 @@ def construct(call) -> nn.Module | None:
     if call.module is None:
         return None
     name = call.module.split(".")[-1]
-    namespace: dict[str, Any] = {"nn": nn, "torch": torch}
-    for support in call.support:
-        exec(SUPPORT[support], namespace)  # archc's own fixed source text, never spec content
-    cls = getattr(nn, name, None) if call.module.startswith("nn.") else namespace.get(name)
+    cls = getattr(nn, name, None) if call.module.startswith("nn.") else _support_class(name)
     if cls is None:
         return None
     with torch.device("meta"):
         return cls(*call.args, **call.kwargs)
+
+
+_SUPPORT_CLASSES: dict[str, Any] = {}
+
+
+def _support_class(name: str) -> Any:
+    """A class of archc.layers.support (fixed source text, never spec content), imported the
+    way emitted modules are."""
+    if name not in SUPPORT:
+        return None
+    if name not in _SUPPORT_CLASSES:
+        from archc.codegen.build import import_source
+
+        source = "import torch\nfrom torch import nn\n\n\n" + SUPPORT[name]
+        _SUPPORT_CLASSES[name] = getattr(import_source(source), name)
+    return _SUPPORT_CLASSES[name]
 
 
 def _norm(value: Any) -> Any:
