@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from archc._version import __version__
 
-__all__ = ["ArchcError", "Model", "__version__", "build_module", "load", "loads", "render"]
+__all__ = ["ArchcError", "Model", "__version__", "build_module", "from_torch", "load", "loads",
+           "render"]
 
 if TYPE_CHECKING:
     from archc.api import Model, load, loads
@@ -36,3 +37,10 @@ def build_module(spec_or_path, **options):
     from archc.codegen.build import build_module as _build
 
     return _build(spec_or_path, **options)
+
+
+def from_torch(module, input_shape=(3, 224, 224), verify: bool = True) -> str:
+    """A PyTorch module as spec text (archc.importer; needs torch)."""
+    from archc.importer import from_torch as _from_torch
+
+    return _from_torch(module, tuple(input_shape), verify=verify)

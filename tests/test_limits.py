@@ -264,7 +264,9 @@ def test_megabyte_name_is_reported_briefly():
 FORBIDDEN = re.compile(r"(?<![\w.])(?<!def )(eval|exec|compile|__import__)\s*\(|literal_eval"
                        r"|exec_module"
                        r"|\bimportlib\.import_module|\bpickle\b|\bmarshal\b")
-ALLOWED = {("archc/codegen/build.py", "spec.loader.exec_module(module)")}
+ALLOWED = {("archc/codegen/build.py", "spec.loader.exec_module(module)"),
+           # `archc import MODULE:CALLABLE` runs the user's own model code, by request
+           ("archc/importer/api.py", "target = importlib.import_module(module_name)")}
 
 
 def test_no_eval_or_exec_in_archc():

@@ -133,6 +133,9 @@ def _register() -> None:
     from archc.cli import render_cmd  # (`render` here is errors.render)
 
     main.add_command(render_cmd.render)
+    from archc.cli import importer
+
+    main.add_command(importer.import_)
 
 
 _register()

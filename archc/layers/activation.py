@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+from archc.errors import Code
 from archc.layers import derive
 from archc.layers.base import (
     Args,
     Field,
+    LayerError,
     LayerKind,
     Saved,
     Shape,
     TorchCall,
     Window,
+    fmt_shape,
     prod,
     same_position,
     spatial_rank,
 )
-from archc.errors import Code
-from archc.layers.base import LayerError, fmt_shape
 
 
 class Activation(LayerKind):

@@ -23,6 +23,11 @@ KIND_ALIASES: dict[str, str] = {
     "LayerNorm": "layernorm", "layer_norm": "layernorm",
 }
 
+# torchvision's own building blocks (torchvision.ops / models), read by `archc import`
+TORCHVISION_ALIASES: dict[str, str] = {
+    "LayerNorm2d": "layernorm", "StochasticDepth": "stochastic_depth", "Permute": "permute",
+}
+
 # PyTorch's constructor keyword -> the archc argument (offered when the layer has it)
 ARGUMENT_ALIASES: dict[str, str] = {
     "out_channels": "out", "out_features": "out", "kernel_size": "k", "stride": "s",

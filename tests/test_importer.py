@@ -1,0 +1,269 @@
+"""archc import round trips: spec counts equal PyTorch's, the emitted module loads the original
+state_dict strictly without renaming, and eval outputs are equal. Plus the refusals: every
+operation archc cannot write is an error naming it, its module and its source line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+torchvision = pytest.importorskip("torchvision")
+nn = torch.nn
+F = torch.nn.functional
+
+import archc  # noqa: E402
+from archc.fmt import format_text  # noqa: E402
+from archc.importer import ImportFailure  # noqa: E402
+from archc.lint import lint_text  # noqa: E402
+
+FlopCounterMode = pytest.importorskip("torch.utils.flop_counter").FlopCounterMode
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _randomise(model: nn.Module) -> None:
+    """Fresh batch norms are the identity in eval: give them statistics, so a skipped or
+    swapped one shows in the outputs."""
+    generator = torch.Generator().manual_seed(1)
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            n = module.num_features
+            module.running_mean.copy_(torch.randn(n, generator=generator) * 0.1)
+            module.running_var.copy_(torch.rand(n, generator=generator) + 0.5)
+
+
+def round_trip(module: nn.Module, shape: tuple[int, ...]) -> str:
+    module.eval()
+    _randomise(module)
+    text = archc.from_torch(module, shape)
+    assert format_text(text) == text, "not fmt-clean"
+    errors = [d for d in lint_text(text) if d.is_error]
+    assert not errors, errors
+    model = archc.loads(text)
+    x = torch.randn(2, *shape, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        want = module(x[:1])
+    assert model.totals.params == sum(p.numel() for p in module.parameters())
+    assert model.totals.macs == counter.get_total_flops() // 2
+    assert tuple(model.analysis.output) == tuple(want.shape[1:])
+    built = archc.build_module(text)
+    built.load_state_dict(module.state_dict(), strict=True)  # same keys, no renaming
+    built.eval()
+    with torch.no_grad():
+        assert torch.equal(built(x), module(x))
+    return text
+
+
+# ---- hand-written modules ---------------------------------------------------------------
+class Functional(nn.Module):
+    """Functional calls: F.relu, +, *, torch.cat, torch.flatten, adaptive pooling."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.a = nn.Conv2d(8, 8, 3, padding=1)
+        self.gate = nn.Conv2d(8, 8, 1)
+        self.b = nn.Conv2d(8, 4, 1)
+        self.c = nn.Conv2d(8, 12, 1)
+        self.fc = nn.Linear(24, 5)
+
+    def forward(self, x):
+        x = F.relu(self.stem(x))
+        x = x + self.a(x)
+        x = x * torch.sigmoid(self.gate(F.adaptive_avg_pool2d(x, 1)))
+        x = torch.cat([F.relu(self.b(x)), F.max_pool2d(x, 3, 1, 1), self.c(x)], dim=1)
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+class Block(nn.Module):
+    def __init__(self, c: int, stride: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, stride, 1, bias=False)
+        self.norm = nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        return F.relu(self.norm(self.conv(x)))
+
+
+class Looped(nn.Module):
+    """A ModuleList run in a loop, blocks of one class with differing strides."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU())
+        self.blocks = nn.ModuleList([Block(16, s) for s in (1, 1, 2, 1)])
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, x):
+        x = self.stem(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x.mean((2, 3)))
+
+
+class OddNames(nn.Module):
+    """Child names that are not Python identifiers, and a stateless module used twice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_module("stage-1", nn.Conv2d(3, 6, 3))
+        self.add_module("2nd", nn.BatchNorm2d(6))
+        self.act = nn.ReLU()
+        self.add_module("input", nn.Conv2d(6, 6, 1))  # an archc keyword
+
+    def forward(self, x):
+        x = self.act(getattr(self, "2nd")(getattr(self, "stage-1")(x)))
+        return self.act(self.input(x))
+
+
+def test_functional_calls_round_trip():
+    text = round_trip(Functional(), (3, 16, 16))
+    assert "residual" in text and "concat" in text
+
+
+def test_sequential_round_trips():
+    net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Flatten(), nn.Dropout(0.2), nn.Linear(8 * 7 * 7, 10))
+    round_trip(net, (3, 16, 16))
+
+
+def test_module_list_loop_gives_one_block_with_parameters():
+    text = round_trip(Looped(), (3, 16, 16))
+    assert text.count("block ") == 1 and "block block(s)" in text
+
+
+def test_non_identifier_names_are_quoted():
+    text = round_trip(OddNames(), (3, 12, 12))
+    assert '"stage-1":' in text and '"2nd":' in text and '"input":' in text
+
+
+class Shared(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(F.relu(self.conv(x)))
+
+
+def test_shared_weights_are_refused_by_name():
+    # archc has no weight sharing: writing two convs would double the parameters
+    with pytest.raises(ImportFailure, match=r"more than once .*module `conv`"):
+        archc.from_torch(Shared(), (4, 8, 8))
+
+
+class Unsupported(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.rnn_like = nn.Bilinear(4, 4, 4)
+
+    def forward(self, x):
+        x = torch.cumsum(self.conv(x), dim=1)
+        return x
+
+
+class DataDependent(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        x = self.conv(x)
+        if x.sum() > 0:
+            x = -x
+        return x
+
+
+def test_unsupported_operation_named_with_module_and_line():
+    with pytest.raises(ImportFailure) as info:
+        archc.from_torch(Unsupported(), (3, 8, 8))
+    text = str(info.value)
+    assert "torch.cumsum" in text and "test_importer.py" in text
+    assert "Bilinear" in text and "rnn_like" in text  # a module never called is not dropped
+
+
+def test_data_dependent_control_flow_is_an_error_with_its_line():
+    with pytest.raises(ImportFailure, match=r"test_importer.py.*line \d+"):
+        archc.from_torch(DataDependent(), (3, 8, 8))
+
+
+# ---- torchvision ------------------------------------------------------------------------
+ROUND_TRIP = ["resnet18", "resnet50", "resnext50_32x4d", "vgg16", "vgg11_bn", "alexnet",
+              "googlenet", "inception_v3", "mobilenet_v2", "mobilenet_v3_small", "densenet121",
+              "squeezenet1_0", "mnasnet0_5", "efficientnet_b0", "regnet_x_400mf",
+              "regnet_y_400mf", "convnext_tiny", "shufflenet_v2_x0_5"]
+FAILING = {
+}
+INPUTS = {"inception_v3": (3, 299, 299)}
+KWARGS = {"googlenet": {"aux_logits": False, "init_weights": False},
+          "inception_v3": {"aux_logits": False, "init_weights": False}}
+
+
+@pytest.mark.parametrize("name", ROUND_TRIP + [
+    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=r)) for n, r in FAILING.items()])
+def test_torchvision_round_trip(name):
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, name)(weights=None, **KWARGS.get(name, {}))
+    round_trip(model, INPUTS.get(name, (3, 224, 224)))
+
+
+def test_googlenet_aux_heads_are_not_dropped_silently():
+    model = torchvision.models.googlenet(weights=None, aux_logits=True, init_weights=False)
+    with pytest.raises(ImportFailure, match=r"never called in eval mode \(module `aux1"):
+        archc.from_torch(model, (3, 224, 224))
+
+
+def test_imported_resnet18_is_about_as_long_as_the_zoo_spec():
+    text = archc.from_torch(torchvision.models.resnet18(weights=None), (3, 224, 224))
+    zoo = (ROOT / "specs" / "resnet18.arch").read_text()
+    assert len(text.splitlines()) <= 2 * len(zoo.splitlines())
+
+
+def test_cli_import_writes_a_spec_that_checks(tmp_path):
+    out = tmp_path / "alex.arch"
+    env = {"PYTHONPATH": str(ROOT)}
+    import os
+
+    env = os.environ | env
+    run = subprocess.run([sys.executable, "-m", "archc", "import", "torchvision.models:alexnet",
+                          "--kwargs", json.dumps({"num_classes": 10}), "-o", str(out)],
+                         capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    check = subprocess.run([sys.executable, "-m", "archc", "params", str(out)],
+                           capture_output=True, text=True, env=env)
+    assert check.returncode == 0 and "57,044,810" in check.stdout, check.stdout
+
+
+def test_cli_import_failure_exits_1(tmp_path):
+    import os
+
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, "-m", "archc", "import", "tests.test_importer:Shared",
+                          "--input", "4x8x8"], capture_output=True, text=True, env=env,
+                         cwd=ROOT)
+    assert run.returncode == 1 and "module `conv`" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_readme_example_is_real():
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split("`archc import torchvision.models:resnet18`:\n\n```\n")[1].split("```")[0]
+    assert archc.from_torch(torchvision.models.resnet18(weights=None), (3, 224, 224)) == shown
+    error = readme.split("$ archc import tests.test_importer:Unsupported --input 3x8x8\n")[1]
+    line = int(error.split("test_importer.py\", line ")[1].split(",")[0])
+    source = Path(__file__).read_text().splitlines()[line - 1]
+    assert "torch.cumsum" in source
+
+
+def test_cli_refuses_a_torch_export_archive_without_traceback(tmp_path):
+    import os
+
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, "-m", "archc", "import", str(tmp_path / "m.pt2")],
+                         capture_output=True, text=True, env=env)
+    assert run.returncode == 1 and "not supported" in run.stderr
+    assert "Traceback" not in run.stderr
