@@ -4,12 +4,12 @@ every layer kind explains itself, every diagnostic code has a long explanation."
 from __future__ import annotations
 
 import pytest
-from archc.lint_rules import rules
 from click.testing import CliRunner
 
 import archc
 from archc.cli import main
 from archc.insight.explain import explain_code, explain_network
+from archc.lint.ruleset import rules
 from tests.conftest import ROOT, spec_paths
 
 

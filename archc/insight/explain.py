@@ -102,7 +102,7 @@ def _call(kind, args) -> str:
 
 def explain_code(code: str) -> str | None:
     """The long explanation of a diagnostic code, or None if there is no such code."""
-    from archc.lint_rules import rules
+    from archc.lint.ruleset import rules
 
     rule = rules().get(code.upper())
     if rule is None:

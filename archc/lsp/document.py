@@ -325,7 +325,7 @@ def analyse(text: str, file: str, config=None, parse=None) -> DocumentIndex:
     """Diagnostics, analysed layers and the name index of one text. Never raises. `parse`
     replaces `parse_text` (the server passes an `IncrementalParser`)."""
     from archc.lint import lint_text
-    from archc.lint_rules import NetworkContext
+    from archc.lint.ruleset import NetworkContext
 
     networks: list[NetworkRecord] = []
     error = None
