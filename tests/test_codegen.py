@@ -314,3 +314,38 @@ def test_side_output_inside_a_block_is_a_located_error():
         generate(archc.loads(spec, "n.arch"))
     (diag,) = info.value.diagnostics
     assert diag.code.value == "E401" and (diag.span.line, diag.span.col) == (1, 26)
+
+
+def _tampered(source: str, old: str, new: str) -> str:
+    assert old in source
+    return source.replace(old, new)
+
+
+@pytest.mark.parametrize("empty_batch", [True, False], ids=["cpu-empty-batch", "meta-fallback"])
+def test_verify_reports_a_module_that_disagrees_with_the_analysis(empty_batch):
+    """verify runs the emitted module on an empty CPU batch, or on the meta device when the
+    module rejects one (here: a forward that asserts a non-empty batch); either way a layer
+    whose shape differs from the analysis is E402 at that layer, and the honest module
+    passes."""
+    from dataclasses import replace
+
+    from archc.errors import ArchcError
+
+    model = archc.load(ROOT / "examples" / "lenet5.arch")
+    generated = generate(model)
+    if not empty_batch:
+        guard = "assert x.shape[0] > 0\n        x = self.conv1(x)"
+        generated = replace(generated, source=_tampered(generated.source, "x = self.conv1(x)",
+                                                        guard))
+    verify(model, generated)  # the module as emitted agrees
+    # padding 1 on the second conv: 16x12x12 instead of 16x10x10, same parameters; a 3x3
+    # stride-2 pool after it brings the map back to 5x5, so the rest of the module still runs
+    bad = _tampered(generated.source, "nn.Conv2d(6, 16, 5)", "nn.Conv2d(6, 16, 5, padding=1)")
+    bad = replace(generated, source=_tampered(bad, "nn.AvgPool2d(2)  # line 7",
+                                              "nn.AvgPool2d(3, 2)  # line 7"))
+    with pytest.raises(ArchcError) as caught:
+        verify(model, bad)
+    messages = [d.message for d in caught.value.diagnostics]
+    assert all(d.code.value == "E402" for d in caught.value.diagnostics), messages
+    assert any("emitted 16x12x12, analyzer 16x10x10" in m for m in messages), messages
+    assert any(d.span is not None and d.span.line == 6 for d in caught.value.diagnostics)

@@ -81,11 +81,29 @@ def verify(model: Model, generated: Generated, module: ModuleType | None = None)
 
 
 def _run_checks(model: Model, generated: Generated, module: ModuleType) -> list:
+    """Shapes from an empty batch on the CPU when PyTorch runs the module that way, else from
+    a batch of two on the meta device (what any failure is then reported from).
+
+    Why not always meta: PyTorch computes meta shapes of most operations (relu, batch norm,
+    ...) with Python reference implementations that import torch._dynamo on first use, about
+    1.5 s, more than importing torch itself. On the CPU, a batch of zero samples runs the
+    same code with the same shapes past the batch axis and computes nothing; the module is
+    instantiated on the meta device (no initialisation) and given uninitialised CPU storage
+    (never read: there is no sample). Modules that reject an empty batch (a `view(-1)`, a
+    check on the batch size) fall back to the meta device, so they are verified as before."""
     import torch
 
     with torch.device("meta"):
         net = getattr(module, generated.class_name)()
-    return _compare_params(model, net) + _compare_shapes(model, net, generated)
+    params = _compare_params(model, net)
+    try:
+        with torch.no_grad():
+            net = net._apply(lambda t: torch.empty(t.shape, dtype=t.dtype))
+            return params + _compare_shapes(model, net, generated, samples=0, device="cpu")
+    except Exception:  # any failure: the meta device decides, and reports
+        with torch.device("meta"):
+            net = getattr(module, generated.class_name)()
+        return params + _compare_shapes(model, net, generated)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -102,7 +120,8 @@ def _compare_params(model: Model, net) -> list:
     return []
 
 
-def _compare_shapes(model: Model, net, generated: Generated) -> list:
+def _compare_shapes(model: Model, net, generated: Generated, samples: int = 2,
+                    device: str = "meta") -> list:
     import torch
 
     rows = {module_path(row.name): row for row in model.analysis.layers}
@@ -118,9 +137,9 @@ def _compare_shapes(model: Model, net, generated: Generated) -> list:
         if name in rows:
             handles.append(sub.register_forward_hook(record(name)))
     problems = []
-    batch = torch.empty(2, *model.analysis.input, device="meta")
+    batch = torch.empty(samples, *model.analysis.input, device=device)
     try:
-        net.train()  # side outputs run in training mode; batch 2 keeps batch norm legal
+        net.train()  # side outputs run in training mode; 2 samples (or 0) keep batch norm legal
         net(batch)
         net.eval()
         main = net(batch)
