@@ -250,3 +250,51 @@ def test_a_skipped_brace_does_not_add_an_end_of_file_error():
     with pytest.raises(ArchcError) as caught:
         parse_text(net("conv(16, k=3"), FILE)
     assert [d.code.value for d in caught.value.diagnostics] == ["E001"]
+
+
+def _both_loops(text: str, file: str):
+    """(the fused fast loop's result, lark's own loop's result) for one text: a SpecFile's
+    dump, "syntax error" (the fast loop hands those to lark), or a builder's diagnostics."""
+    import archc.parse as P
+
+    def run(loop):
+        P._BUILDER.begin(file)
+        try:
+            return loop()
+        except P._SlowPath:
+            return "syntax error"
+        except ArchcError as exc:
+            return [d.message for d in exc.diagnostics]
+        finally:
+            P._BUILDER.begin("<string>")
+
+    def slow():
+        recovery = P._Recovery(text, file)
+        spec = P._recovering_parse(P.parser(), text, recovery)
+        return "syntax error" if recovery.found else spec.model_dump()
+
+    return run(lambda: P._fast_parse(P.parser(), text).model_dump()), run(slow)
+
+
+def test_fast_parse_loop_builds_what_larks_loop_builds():
+    """The fused lexer+LALR loop (used for text without syntax errors) gives the same AST,
+    spans included, as lark's parse over every spec, and on every damaged copy either the
+    same result or a fallback to lark's loop (which then reports the errors)."""
+    import random
+
+    from tests.conftest import spec_paths
+
+    rnd = random.Random(14)
+    cases = [(str(p), p.read_text(encoding="utf-8")) for p in spec_paths(with_test_data=True)]
+    assert len(cases) > 50
+    for file, text in list(cases):
+        for _ in range(3):
+            at = rnd.randrange(len(text))
+            junk = rnd.choice(["(", ")", "{", "}", " x ", "\n", "3x4", "concat", "#", ",", "->"])
+            cases.append((file, text[:at] + junk + text[at + rnd.randrange(3):]))
+    fell_back = 0
+    for file, text in cases:
+        fast, slow = _both_loops(text, file)
+        fell_back += fast == "syntax error"
+        assert fast == slow, file  # a fallback only where lark finds a syntax error too
+    assert 0 < fell_back < len(cases) / 2
