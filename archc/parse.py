@@ -201,32 +201,42 @@ def _fast_parse(lark: Lark, text: str) -> SpecFile:
     lexer or parser state objects, and `?rule` pass-throughs such as expr -> sum -> ... ->
     atom done without a call). Anything unexpected raises `_SlowPath`."""
     tables = _fast_tables(lark)
-    rows, lexers, end_state = tables.rows, tables.lexers, tables.end_state
+    built, rows, lexers, end_state = tables.built, tables.rows, tables.lexers, tables.end_state
+    every = lexers(frozenset())
     state_stack, value_stack = [tables.start_state], []
     pos, line, line_start, size = 0, 1, 0, len(text)
     token = None
     while True:
         if pos < size:
-            mres, callback, ignore, newlines = lexers(state_stack[-1])
-            for mre in mres:
-                match = mre.match(text, pos)
-                if match:
+            accepts = built.get(state_stack[-1]) or rows(state_stack[-1])
+            mres, callback, ignore, newlines = every
+            excluded = frozenset()
+            while True:  # the first alternative that matches, among those the state may take
+                for mre in mres:
+                    match = mre.match(text, pos)
+                    if match:
+                        break
+                else:
+                    raise _SlowPath
+                kind, lexeme = match.lastgroup, match.group(0)
+                if kind in ignore:
                     break
-            else:
-                raise _SlowPath
-            lexeme, kind = match.group(0), match.lastgroup
-            start, column = pos, pos - line_start + 1
-            start_line, pos = line, pos + len(lexeme)
+                found = Token(kind, lexeme, pos, line, pos - line_start + 1)
+                if kind in callback:
+                    found = callback[kind](found)
+                if found.type in accepts:
+                    break
+                excluded |= {found.type}  # `64` is no DIMS here, `block:` no keyword
+                mres, callback, ignore, newlines = lexers(excluded)
+            pos += len(lexeme)
             if kind in newlines and "\n" in lexeme:
                 line += lexeme.count("\n")
-                line_start = start + lexeme.rindex("\n") + 1
-            if kind in ignore and kind not in callback:
-                continue
-            found = Token(kind, lexeme, start, start_line, column, line, pos - line_start + 1, pos)
-            if kind in callback:
-                found = callback[kind](found)
+                line_start = pos - len(lexeme) + lexeme.rindex("\n") + 1
             if kind in ignore:
+                if kind in callback:  # (lark calls callbacks of ignored terminals too)
+                    callback[kind](Token(kind, lexeme, pos - len(lexeme)))
                 continue
+            found.end_line, found.end_column, found.end_pos = line, pos - line_start + 1, pos
             token, is_end = found, False
         else:
             token = (Token.new_borrow_pos("$END", "", token) if token is not None
@@ -234,7 +244,8 @@ def _fast_parse(lark: Lark, text: str) -> SpecFile:
             is_end = True
         while True:
             try:
-                count, action, target = rows(state_stack[-1])[token.type]
+                count, action, target = (built.get(state_stack[-1])
+                                         or rows(state_stack[-1]))[token.type]
             except KeyError:
                 raise _SlowPath from None
             if count < 0:  # shift
@@ -251,7 +262,7 @@ def _fast_parse(lark: Lark, text: str) -> SpecFile:
                     del state_stack[-count:]
                     del value_stack[-count:]
                 value_stack.append(action(children))
-            goto = rows(state_stack[-1])[target][2]
+            goto = (built.get(state_stack[-1]) or rows(state_stack[-1]))[target][2]
             state_stack.append(goto)
             if is_end and goto == end_state:
                 return value_stack[-1]
@@ -261,6 +272,7 @@ def _fast_parse(lark: Lark, text: str) -> SpecFile:
 class _FastTables:
     """lark's parse table and contextual lexers, re-shaped per state on first use."""
 
+    built: dict[int, dict[str, tuple]]  # what `rows` has re-shaped so far
     rows: Any
     lexers: Any
     start_state: int
@@ -273,14 +285,16 @@ _FAST: dict[int, tuple[Lark, _FastTables]] = {}
 def _fast_tables(lark: Lark) -> _FastTables:
     if id(lark) in _FAST:
         return _FAST[id(lark)][1]
+    from copy import copy
+
+    from lark.lexer import BasicLexer
     from lark.parse_tree_builder import ExpandSingleChild
     from lark.parsers.lalr_analysis import Shift
 
     frontend = lark.parser
     table, callbacks = frontend.parser.parser.parse_table, frontend.parser.parser.callbacks
-    contextual = frontend.lexer.lexers
     rows: dict[int, dict[str, tuple]] = {}
-    lexers: dict[int, tuple] = {}
+    lexers: dict[frozenset[str], tuple] = {}
 
     def row(state: int) -> dict[str, tuple]:
         """symbol -> (-1, terminal callback or None, next state) for a shift, (children,
@@ -297,18 +311,24 @@ def _fast_tables(lark: Lark) -> _FastTables:
                     found[symbol] = (count, None if through else call, arg.origin.name)
         return found
 
-    def lexer(state: int) -> tuple:
-        """A state's compiled alternations, token callbacks (keywords out of NAME), ignored
-        and newline-holding terminals; lark builds the scanner on first use."""
-        found = lexers.get(state)
+    def lexer(excluded: frozenset[str]) -> tuple:
+        """One scanner over every terminal but `excluded`, in lark's order: (compiled
+        alternations, token callbacks (keywords out of NAME), ignored and newline-holding
+        terminals). Where the first match is a terminal the parser state accepts, it is the
+        one lark's contextual lexer (the same alternatives, fewer of them) finds; where not,
+        that terminal is excluded and the text matched again (mostly `64`: DIMS, then INT)."""
+        found = lexers.get(excluded)
         if found is None:
-            basic = contextual[state]
+            conf = copy(lark.lexer_conf)
+            conf.terminals = [t for t in conf.terminals if t.name not in excluded]
+            conf.skip_validation = True
+            basic = BasicLexer(conf)
             scanner = basic.scanner
-            found = lexers[state] = (scanner._mres, basic.callback, basic.ignore_types,
-                                     basic.newline_types)
+            found = lexers[excluded] = (scanner._mres, basic.callback, basic.ignore_types,
+                                        basic.newline_types)
         return found
 
-    tables = _FastTables(row, lexer, table.start_states["start"], table.end_states["start"])
+    tables = _FastTables(rows, row, lexer, table.start_states["start"], table.end_states["start"])
     _FAST[id(lark)] = (lark, tables)
     return tables
 

@@ -110,32 +110,37 @@ def _require_file(path: str) -> None:
         raise click.UsageError(f"no such file: {path}")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# name -> (module under archc.cli, attribute): a command's module is imported only when that
+# command runs (or --help lists them all), so `archc check` does not pay for lint, lsp, diff...
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("check", "check"), "params": ("check", "params"), "build": ("build", "build"),
+    "explain": ("explain", "explain"), "memory": ("memory", "memory"), "diff": ("diff", "diff"),
+    "lint": ("lint", "lint"), "fmt": ("lint", "fmt"), "lsp": ("lsp", "lsp"),
+    "render": ("render_cmd", "render"), "import": ("importer", "import_"),
+}
+
+
+class _LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _COMMANDS:
+            import importlib
+
+            module, attribute = _COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(f"archc.cli.{module}"), attribute)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="archc")
 def main() -> None:
     """archc: check, count and compile CNN architecture specs (*.arch)."""
-
-
-def _register() -> None:
-    # Command modules import heavy stages lazily inside their bodies, so start-up stays fast.
-    from archc.cli import build, check, diff, explain, memory
-
-    for command in (check.check, check.params, build.build, explain.explain, memory.memory,
-                    diff.diff):
-        main.add_command(command)
-    from archc.cli import lint
-
-    for command in (lint.lint, lint.fmt):
-        main.add_command(command)
-    from archc.cli import lsp
-
-    main.add_command(lsp.lsp)
-    from archc.cli import render_cmd  # (`render` here is errors.render)
-
-    main.add_command(render_cmd.render)
-    from archc.cli import importer
-
-    main.add_command(importer.import_)
-
-
-_register()
+    # archc uses no pydantic plugin; without this, pydantic looks for plugins in the entry
+    # points of every installed distribution when it builds its first validator (~7 ms, more
+    # in a big environment). Only the command line does this (and a user's setting wins).
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
