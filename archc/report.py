@@ -195,3 +195,73 @@ def to_csv(a: Analysis, view: View = View()) -> str:
         writer.writerow([r.name, r.kind, fmt_shape(r.output), r.params, r.macs * view.batch,
                          r.line, r.side or ""])
     return buffer.getvalue()
+
+
+def dumps_indented(value: Any) -> str:
+    """`json.dumps(value, indent=2)`, byte for byte, in a fraction of the time on big
+    documents: with an indent, the standard library encodes in Python through nested
+    generators (about 1 s for a 20,000-layer `params --format json`); this writes into one
+    list. Values json cannot encode fall back to json.dumps (and its error)."""
+    out: list[str] = []
+    try:
+        _emit(value, out, "\n")
+    except _NotPlain:
+        return json.dumps(value, indent=2)
+    return "".join(out)
+
+
+class _NotPlain(Exception):
+    pass
+
+
+_ENCODE = json.encoder.encode_basestring_ascii
+_CONSTANTS = {True: "true", False: "false"}
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return _CONSTANTS[value]
+    if isinstance(value, str):
+        return _ENCODE(value)
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        return json.dumps(value)  # repr, or NaN / Infinity as json writes them
+    raise _NotPlain
+
+
+def _emit(value: Any, out: list[str], newline: str) -> None:
+    if isinstance(value, dict):
+        if not value:
+            out.append("{}")
+            return
+        inner = newline + "  "
+        separator = "{" + inner
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise _NotPlain  # json's own key conversions
+            out.append(separator + _ENCODE(key) + ": ")
+            separator = "," + inner
+            if isinstance(item, (dict, list, tuple)):
+                _emit(item, out, inner)
+            else:
+                out.append(_scalar(item))
+        out.append(newline + "}")
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            out.append("[]")
+            return
+        inner = newline + "  "
+        separator = "[" + inner
+        for item in value:
+            out.append(separator)
+            separator = "," + inner
+            if isinstance(item, (dict, list, tuple)):
+                _emit(item, out, inner)
+            else:
+                out.append(_scalar(item))
+        out.append(newline + "]")
+    else:
+        out.append(_scalar(value))

@@ -94,3 +94,22 @@ def test_bottleneck_section_reproduces_the_seeds():
     assert round(entry.ratio, 2) == 9.68
     assert "9.68x" in render_table(analysis)
     assert json.loads(report.to_json(analysis))["bottlenecks"][0]["ratio"] == 9.6774
+
+
+def test_dumps_indented_writes_what_json_dumps_writes():
+    """The fast indented writer `params --format json` uses is json.dumps(indent=2) exactly,
+    on a real document and on the values json treats specially."""
+    import json
+
+    import archc
+    from archc.insight.summary import json_document
+    from archc.report import View, dumps_indented
+    from tests.conftest import ROOT
+
+    odd = {"": [], "e": {}, "x": [1, -0.0, 2.5e300, float("inf"), float("-inf"), None, True,
+                                  False, "é\"\\\n\t\u2028", (1, [2, {"k": ()}])], "n": 10**30}
+    document = json_document(archc.load(ROOT / "specs" / "googlenet.arch"), View(2))
+    for value in (odd, document, [], {}, "s", 3, 1.5, None, {1: "int key"}):
+        assert dumps_indented(value) == json.dumps(value, indent=2)
+    nan = dumps_indented([float("nan")])
+    assert nan == json.dumps([float("nan")], indent=2) == "[\n  NaN\n]"

@@ -78,11 +78,9 @@ def params(spec: str, network: str | None, input_shape: str | None, max_layers: 
         click.echo(params_table(model, view, depth, width, ascii_only, rf), nl=False)
         return
     if fmt == "json":
-        import json
-
         from archc.insight.summary import json_document
 
-        click.echo(json.dumps(json_document(model, view), indent=2))
+        click.echo(report.dumps_indented(json_document(model, view)))
         return
     render_text = {"json": report.to_json, "markdown": report.to_markdown, "csv": report.to_csv}
     click.echo(render_text[fmt](model.analysis, view), nl=fmt == "json")
