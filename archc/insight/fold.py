@@ -149,7 +149,8 @@ def _rows(group: Group, level: int, depth: int | None, out: list[Row]) -> None:
 
 
 def _layer_name(row: LayerStats) -> str:
-    return row.name if row.side is None else f"{row.name} [{row.side}]"
+    name = row.name if row.shared is None else f"{row.name} (again {row.shared})"
+    return name if row.side is None else f"{name} [{row.side}]"
 
 
 def _signature(row: Row) -> tuple:
