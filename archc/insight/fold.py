@@ -55,6 +55,8 @@ class Row:
 
 
 def _label(node: TreeNode) -> str:
+    if getattr(node, "shared", None):
+        return f"again {node.shared}"
     if isinstance(node, BlockNode):
         # the call's arguments; the block's input shape (`in`) is in its environment too
         args = ", ".join(_value(v) for k, v in node.args.items() if k != INPUT)
