@@ -142,6 +142,8 @@ def test_non_identifier_names_are_quoted():
 
 
 class Shared(nn.Module):
+    """One conv applied twice: its weights count once, as in model.parameters()."""
+
     def __init__(self) -> None:
         super().__init__()
         self.conv = nn.Conv2d(4, 4, 3, padding=1)
@@ -150,10 +152,70 @@ class Shared(nn.Module):
         return self.conv(F.relu(self.conv(x)))
 
 
-def test_shared_weights_are_refused_by_name():
-    # archc has no weight sharing: writing two convs would double the parameters
-    with pytest.raises(ImportFailure, match=r"more than once .*module `conv`"):
-        archc.from_torch(Shared(), (4, 8, 8))
+class Unit(nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        return F.relu(self.bn(self.conv(x)) + x)
+
+
+class SharedBlock(nn.Module):
+    """A block-like submodule called twice, a shared linear head and a shared conv inside a
+    block: each is one module in the state_dict, applied again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.unit = Unit(8)
+        self.other = Unit(8)
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        x = self.unit(self.stem(x))
+        x = self.other(self.unit(x))
+        x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+        return self.fc(F.relu(self.fc(x)))
+
+
+class Holder(nn.Module):
+    def __init__(self, conv: nn.Module) -> None:
+        super().__init__()
+        self.conv = conv
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+
+
+class CrossShared(nn.Module):
+    """One conv held by two different submodules: no `again` can say that."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.a, self.b = Holder(conv), Holder(conv)
+
+    def forward(self, x):
+        return self.b(self.a(x))
+
+
+def test_shared_conv_round_trips_counted_once():
+    text = round_trip(Shared(), (4, 8, 8))
+    assert "again conv" in text and text.count("conv(") == 1
+
+
+def test_shared_block_and_linear_round_trip():
+    text = round_trip(SharedBlock(), (3, 8, 8))
+    assert "again unit" in text and "again fc" in text
+    assert text.count("block unit") == 1  # the reused call adds no block
+
+
+def test_weights_shared_across_modules_are_refused_by_name():
+    with pytest.raises(ImportFailure, match=r"called from two different modules .*module `a\.conv`"):
+        archc.from_torch(CrossShared(), (4, 8, 8))
 
 
 class Unsupported(nn.Module):
@@ -243,10 +305,11 @@ def test_cli_import_failure_exits_1(tmp_path):
     import os
 
     env = os.environ | {"PYTHONPATH": str(ROOT)}
-    run = subprocess.run([sys.executable, "-m", "archc", "import", "tests.test_importer:Shared",
-                          "--input", "4x8x8"], capture_output=True, text=True, env=env,
-                         cwd=ROOT)
-    assert run.returncode == 1 and "module `conv`" in run.stderr and "Traceback" not in run.stderr
+    run = subprocess.run([sys.executable, "-m", "archc", "import",
+                          "tests.test_importer:CrossShared", "--input", "4x8x8"],
+                         capture_output=True, text=True, env=env, cwd=ROOT)
+    assert run.returncode == 1 and "module `a.conv`" in run.stderr
+    assert "Traceback" not in run.stderr
 
 
 def test_readme_example_is_real():

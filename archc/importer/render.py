@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from archc.importer.emit import (
+    Again,
     Emitter,
     Leaf,
     Scope,
@@ -40,6 +41,8 @@ class Renderer:
 
     def _collect(self, scope: Scope) -> None:
         for child in scope.children:
+            if child.again is not None:  # the first call's block stands for it
+                continue
             if not is_container(child.module):
                 self.instances.setdefault(type(child.module), []).append(child)
             self._collect(child)
@@ -70,6 +73,8 @@ class Renderer:
         if isinstance(piece, Leaf):
             label = [label_text(piece.name) + ":"] if named and piece.layer.stateful else []
             return ["\n"] * bool(label) + label + layer_pieces(piece.layer)
+        if isinstance(piece, Again):
+            return ["\n", "again", label_text(piece.name), "\n"]
         if isinstance(piece, Shortcut):
             inner = piece.scope
             return ["shortcut", label_text(inner.name), "{",
