@@ -214,7 +214,7 @@ def test_shared_block_and_linear_round_trip():
 
 
 def test_weights_shared_across_modules_are_refused_by_name():
-    with pytest.raises(ImportFailure, match=r"called from two different modules .*module `a\.conv`"):
+    with pytest.raises(ImportFailure, match=r"from two different modules .*module `a\.conv`"):
         archc.from_torch(CrossShared(), (4, 8, 8))
 
 
