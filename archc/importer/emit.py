@@ -91,6 +91,7 @@ class Emitter:
         self.first_scope: dict[str, Scope] = {}
         self.first_call: dict[str, tuple] = {}
         self.again_nodes: dict = {}  # fx node -> the label its first call has
+        self.joined: set[type] = set()  # classes every call of which is `concat(t, f(t))`
 
     # ---- scopes -------------------------------------------------------------------------
     def build_scopes(self) -> None:
@@ -127,6 +128,28 @@ class Emitter:
             while scope is not None:
                 scope.members.add(node)
                 scope = scope.parent
+        self._find_joined()
+
+    def _find_joined(self) -> None:
+        """Classes whose every call's output is only concatenated after its own input
+        (DenseNet's layers, the concatenation written outside them): their block ends with
+        `concat(x, _)`, so that the calls chain, and repeat, as plain calls."""
+        by_class: dict[type, list[Scope]] = {}
+        for scope in self.scopes.values():
+            if scope.again is None and not is_container(scope.module) and scope.parent:
+                by_class.setdefault(type(scope.module), []).append(scope)
+        for cls, scopes in by_class.items():
+            if all(self._joined_after(scope) for scope in scopes):
+                self.joined.add(cls)
+
+    def _joined_after(self, scope: Scope) -> bool:
+        ins, outs = self.scope_io(scope)
+        if len(ins) != 1 or len(outs) != 1 or len(outs[0].users) != 1:
+            return False
+        cat = next(iter(outs[0].users))
+        return (cat.op == "call_function" and MERGES.get(cat.target) == "concat"
+                and _arg(cat, 1, "dim", 0) in (1, -3) and cat in scope.parent.nodes
+                and list(cat.args[0]) == [ins[0], outs[0]])
 
     def _between(self, scope: Scope, path: str, node) -> Scope:
         """Containers that are never called themselves (a ModuleList run in a loop) still
@@ -277,10 +300,14 @@ class Emitter:
                 return ["residual {", *body, "}", Shortcut(short[0].scope)]
             return ["residual {", *body, "}", "shortcut {", *short, "}"]
         if kind in ("mul", "concat") and len(others) == 1 and len(ins) == 2:
+            inner = self.seq(fork, others[0])
+            if (kind == "concat" and ins[0] is fork and len(inner) == 1
+                    and isinstance(inner[0], Call) and type(inner[0].scope.module) in self.joined):
+                return inner  # the block ends with the concatenation
             self.saved += 1
             name = f"t{self.saved}"
             order = "_, " + name if ins[0] is others[0] else name + ", _"
-            return [f"-> {name}", *self.seq(fork, others[0]), f"{kind}({order})"]
+            return [f"-> {name}", *inner, f"{kind}({order})"]
         if kind == "concat" and fork not in ins:
             branches = []
             for v in ins:

@@ -7,6 +7,8 @@ import re
 from typing import Any
 
 from archc.importer.emit import (
+    IDENT,
+    RESERVED,
     Again,
     Emitter,
     Leaf,
@@ -96,6 +98,8 @@ class Renderer:
     # ---- blocks ---------------------------------------------------------------------------
     def define(self, cls: type) -> None:
         bodies = [(s, self.flat(s, True)) for s in self.instances[cls]]
+        if cls in self.em.joined:  # its callers concatenate its output after its input
+            bodies = [(s, ["-> x", "\n", *body, "concat(x, _)", "\n"]) for s, body in bodies]
         groups: dict[tuple, list] = {}
         for scope, body in bodies:
             key = tuple(p if isinstance(p, str) else (type(p).__name__, p.name) for p in body)
@@ -104,7 +108,7 @@ class Renderer:
             self.define_group(cls, members)
 
     def define_group(self, cls: type, members: list) -> None:
-        name = self.fresh(snake(cls.__name__))
+        name = self.fresh(self.block_name(cls, [scope for scope, _ in members]))
         template = members[0][1]
         slots = [i for i, p in enumerate(template) if type(p) is Slot]
         written: dict[int, Any] = {}
@@ -139,6 +143,16 @@ class Renderer:
             else:
                 self.calls[id(scope)] = [name]
 
+    def block_name(self, cls: type, scopes: list[Scope]) -> str:
+        """The block's name: the stem of its instances' attribute names where they all share
+        one (`denselayer1`, `denselayer2`: `denselayer`, whose calls archc then names as
+        PyTorch does, without labels), else the class name in snake case."""
+        stems = {_stem(scope.name) for scope in scopes}
+        stem = stems.pop() if len(stems) == 1 else None
+        if stem and stem not in self.used_names and stem not in RESERVED and IDENT.match(stem):
+            return stem
+        return snake(cls.__name__)
+
     def relate(self, vec: list, params: list) -> str | None:
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in vec):
             return None
@@ -172,6 +186,16 @@ class Renderer:
             name, k = f"{base}_{k}", k + 1
         self.used_names.add(name)
         return name
+
+
+def _stem(name: str) -> str | None:
+    """`denselayer` of `denselayer3`, `block_` of `block_2`... as archc's counters glue it:
+    `relu6_1` for a base ending in a digit."""
+    match = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*?)(_?)([1-9][0-9]*)", name)
+    if match is None:
+        return None
+    stem, glue = match.group(1), match.group(2)
+    return stem if (glue == "_") == stem[-1:].isdigit() else None
 
 
 def layer_pieces(layer) -> list:
