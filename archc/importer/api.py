@@ -27,9 +27,11 @@ def from_torch(module: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224),
     dims = "x".join(str(d) for d in input_shape)
     text = "\n\n".join([*renderer.defs, f"network {name} {{ input {dims} {render(body)} }}"])
     from archc.fmt import format_text
+    from archc.importer.defaults import hoist_defaults, join_short_groups
     from archc.importer.labels import drop_redundant_labels
 
-    text = format_text(drop_redundant_labels(format_text(text + "\n")))
+    text = format_text(drop_redundant_labels(hoist_defaults(format_text(text + "\n"))))
+    text = format_text(join_short_groups(text))
     if verify:
         _verify(module, text)
     return text

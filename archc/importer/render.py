@@ -88,7 +88,7 @@ class Renderer:
 
     def call(self, scope: Scope) -> list:
         if is_container(scope.module):
-            return ["{", *self.flat(scope, not numbered(scope.module)), "}"]
+            return one_line(["{", *self.flat(scope, not numbered(scope.module)), "}"])
         cls = type(scope.module)
         if cls not in self.done:
             self.done.add(cls)
@@ -238,6 +238,19 @@ class Opt(Slot):
         object.__setattr__(self, "value", value)
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "default", default)
+
+
+ONE_LINE = 72  # characters of a container written on one line (indentation comes on top)
+
+
+def one_line(pieces: list) -> list:
+    """A container of plain items on one line when it is short (`{ conv(16, 1) bn relu }`),
+    as a reader would write it; one item a line otherwise."""
+    inner = [p for p in pieces[1:-1] if p != "\n"]
+    if any(isinstance(p, str) and "{" in p for p in inner):
+        return pieces
+    joined = [pieces[0], *inner, pieces[-1]]
+    return joined if len(render(joined)) <= ONE_LINE else pieces
 
 
 def compress(groups: list[list]) -> list[list]:
