@@ -286,6 +286,24 @@ def test_imported_resnet18_is_about_as_long_as_the_zoo_spec():
     assert len(text.splitlines()) <= 2 * len(zoo.splitlines())
 
 
+SIZES = {name: name for name in ("resnet50", "densenet121", "efficientnet_b0",
+                                 "mobilenet_v3_large")}
+
+
+@pytest.mark.parametrize("name", SIZES)
+def test_import_is_in_proportion_to_the_zoo_spec_and_labels_only_where_needed(name):
+    from archc.importer.labels import drop_redundant_labels
+
+    text = archc.from_torch(getattr(torchvision.models, name)(weights=None), (3, 224, 224))
+    zoo = (ROOT / "specs" / f"{SIZES[name]}.arch").read_text()
+    # MobileNetV3's variants of one bottleneck class are still separate blocks (no `if`)
+    limit = 2.0 if name == "mobilenet_v3_large" else 1.25
+    assert len(text.splitlines()) <= limit * len(zoo.splitlines())
+    assert drop_redundant_labels(text) == text  # no label left that archc would write itself
+    for label in ("conv1:", "bn1:", "denselayer2:"):  # torchvision's names, archc's automatic ones
+        assert label not in text
+
+
 def test_cli_import_writes_a_spec_that_checks(tmp_path):
     out = tmp_path / "alex.arch"
     env = {"PYTHONPATH": str(ROOT)}
