@@ -162,6 +162,15 @@ class Unit(nn.Module):
         return F.relu(self.bn(self.conv(x)) + x)
 
 
+class Twice(nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(torch.sigmoid(self.conv(x)))
+
+
 class SharedBlock(nn.Module):
     """A block-like submodule called twice, a shared linear head and a shared conv inside a
     block: each is one module in the state_dict, applied again."""
@@ -170,7 +179,7 @@ class SharedBlock(nn.Module):
         super().__init__()
         self.stem = nn.Conv2d(3, 8, 3, padding=1)
         self.unit = Unit(8)
-        self.other = Unit(8)
+        self.other = Twice(8)
         self.fc = nn.Linear(8, 8)
 
     def forward(self, x):
@@ -209,7 +218,7 @@ def test_shared_conv_round_trips_counted_once():
 
 def test_shared_block_and_linear_round_trip():
     text = round_trip(SharedBlock(), (3, 8, 8))
-    assert "again unit" in text and "again fc" in text
+    assert "again unit" in text and "again fc" in text and "again conv" in text
     assert text.count("block unit") == 1  # the reused call adds no block
 
 

@@ -2,7 +2,7 @@
 
 `bn(eps=0.001, momentum=0.01)` on each of MobileNetV3's sixty batch norms says one thing sixty
 times; `defaults { bn(eps=0.001, momentum=0.01) }` says it once, as the zoo's specs do. A
-keyword argument is hoisted when every call of its kind writes it with the same literal value;
+setting (a float or true/false) is hoisted when every call of its kind writes it alike;
 the expanded layers (kind and validated arguments) must come out the same, else the text is
 left as it was.
 """
@@ -12,11 +12,8 @@ from __future__ import annotations
 from archc import ast as A
 from archc.errors import ArchcError
 from archc.expand import Expander, LayerNode, find_network
-from archc.expr import _SYMBOLS
 from archc.layers import REGISTRY
 from archc.parse import parse_text
-
-LITERALS = (A.IntLit, A.FloatLit)
 
 
 def hoist_defaults(text: str) -> str:
@@ -93,12 +90,12 @@ def join_short_groups(text: str, width: int = 72) -> str:
 
 
 def _literal(expr) -> bool:
-    if isinstance(expr, LITERALS):
+    """A setting rather than a size: a float (eps, momentum) or true/false (bias). Integers
+    (kernel, stride, padding) stay on the layer, where a reader looks for the geometry."""
+    if isinstance(expr, A.FloatLit):
         return True
     if isinstance(expr, A.NameRef):
-        return expr.name in ("true", "false") or expr.name in _SYMBOLS
-    if isinstance(expr, A.TupleLit):
-        return all(_literal(i) for i in expr.items)
+        return expr.name in ("true", "false")
     return isinstance(expr, A.Neg) and _literal(expr.operand)
 
 
