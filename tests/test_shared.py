@@ -168,3 +168,14 @@ def test_again_counts_towards_the_layer_limit():
     assert archc.loads(text).expanded.layer_count == 24
     codes = [e[0] for e in _errors(text, limits=Limits(max_layers=10))]
     assert codes == ["E301"]
+
+
+def test_editor_goes_from_again_to_the_label():
+    from archc.lsp.document import analyse
+    from archc.lsp.features import definition, references
+
+    text = "network N {\n    input 4x8x8\n    unit: conv(4, k=3, p=1)\n    again unit\n}\n"
+    index = analyse(text, "n.arch")
+    [target] = definition(index, (3, 11))  # on `unit` after `again` (0-based line 3)
+    assert (target.start.line, target.start.character) == (2, 4)
+    assert len(references(index, (2, 5), include_declaration=True)) == 2
