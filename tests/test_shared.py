@@ -179,3 +179,19 @@ def test_editor_goes_from_again_to_the_label():
     [target] = definition(index, (3, 11))  # on `unit` after `again` (0-based line 3)
     assert (target.start.line, target.start.character) == (2, 4)
     assert len(references(index, (2, 5), include_declaration=True)) == 2
+
+
+@pytest.mark.parametrize("command", [["params"], ["params", "--depth", "1"], ["explain"],
+                                     ["memory"], ["render", "-o", "-"], ["lint"], ["check"]])
+def test_commands_walk_a_spec_with_shared_modules(tmp_path, command):
+    from click.testing import CliRunner
+
+    from archc.cli import main
+
+    spec = tmp_path / "tied.arch"
+    spec.write_text(format_text(TIED.lstrip()))
+    result = CliRunner().invoke(main, [*command, str(spec)])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    if command[0] in ("params", "check"):
+        assert f"{archc.loads(TIED).totals.params:,}" in result.output
