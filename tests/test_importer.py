@@ -189,6 +189,23 @@ class SharedBlock(nn.Module):
         return self.fc(F.relu(self.fc(x)))
 
 
+class SharedInLoop(nn.Module):
+    """A conv and a batch norm (buffers only) run three times in a loop, and a Sequential
+    applied again inside a residual."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4, affine=False)
+        self.head = nn.Sequential(nn.Conv2d(4, 4, 1), nn.ReLU())
+
+    def forward(self, x):
+        for _ in range(3):
+            x = F.relu(self.bn(self.conv(x)))
+        x = self.head(x)
+        return self.head(x) + x
+
+
 class Holder(nn.Module):
     def __init__(self, conv: nn.Module) -> None:
         super().__init__()
@@ -220,6 +237,12 @@ def test_shared_block_and_linear_round_trip():
     text = round_trip(SharedBlock(), (3, 8, 8))
     assert "again unit" in text and "again fc" in text and "again conv" in text
     assert text.count("block unit") == 1  # the reused call adds no block
+
+
+def test_shared_modules_in_a_loop_and_a_residual_round_trip():
+    text = round_trip(SharedInLoop(), (4, 8, 8))
+    assert text.count("again conv") == 2 and text.count("again bn") == 2
+    assert "again head" in text
 
 
 def test_weights_shared_across_modules_are_refused_by_name():
