@@ -195,3 +195,14 @@ def test_commands_walk_a_spec_with_shared_modules(tmp_path, command):
     assert "Traceback" not in result.output
     if command[0] in ("params", "check"):
         assert f"{archc.loads(TIED).totals.params:,}" in result.output
+
+
+def test_readme_example_checks_and_is_formatted():
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("**Shared weights**")
+    text = readme[start:].split("```\n", 2)[1]
+    assert "again body" in text and format_text(text) == text
+    model = archc.loads(text)
+    assert [r.params for r in model.analysis.layers if r.shared] == [0, 0, 0]
