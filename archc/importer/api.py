@@ -76,8 +76,14 @@ def _verify(module: nn.Module, text: str) -> None:
     from archc.api import loads
     from archc.codegen.build import import_source
     from archc.codegen.pytorch import generate
+    from archc.errors import ArchcError
 
-    model = loads(text)
+    try:
+        model = loads(text)
+    except ArchcError as exc:  # e.g. `again` of a module first called in another scope
+        raise ImportFailure([Problem(f"internal: the spec does not check: {d.message}", "",
+                                     f"spec line {d.span.line}" if d.span else "")
+                             for d in exc.diagnostics[:5]]) from None
     generated = generate(model, "<import>")
     with torch.device("meta"):
         built = getattr(import_source(generated.source), generated.class_name)()
