@@ -32,6 +32,7 @@ class LayerStats:
     column: int
     side: str | None  # the side output this layer belongs to; None on the main path
     inputs: tuple[Shape, ...] = ()
+    shared: str | None = None  # `again`: the module applied once more; its parameters count once
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ def _walk(net: ExpandedNetwork, built: Built, limits: Limits):
     errors = [d for d in (*net.diagnostics, *built.diagnostics) if d.is_error]
     warnings = [d for d in (*net.diagnostics, *built.diagnostics) if not d.is_error]
     rules = _Rules(limits)
+    reused = _Reused(built)
     for node, data in built.graph.nodes(data=True):  # insertion order is dataflow order
         if node == 0:
             continue
@@ -118,6 +120,8 @@ def _walk(net: ExpandedNetwork, built: Built, limits: Limits):
                 errors.append(_diagnostic(layer, problem.code, problem.message, problem.hint))
             continue
         result = rules.apply(layer.kind, layer.args, inputs)
+        if not isinstance(result, LayerError):
+            result = reused.check(layer, inputs, result)
         if isinstance(result, LayerError):
             errors.append(failed.setdefault(node, _diagnostic(layer, result.code,
                                                               result.message, result.hint)))
@@ -125,9 +129,45 @@ def _walk(net: ExpandedNetwork, built: Built, limits: Limits):
         out, params, macs, found = result
         shapes[node] = out
         stats[node] = LayerStats(layer.name, layer.kind.name, out, params, macs, layer.span.line,
-                                 layer.span.col, data["side"], inputs)
+                                 layer.span.col, data["side"], inputs, layer.shared)
         warnings += [_diagnostic(layer, *w) for w in found]
     return shapes, stats, errors, warnings, failed
+
+
+class _Reused:
+    """`again`: a shared layer's parameters count once (at its first use, like
+    model.parameters()), and every later use must fit the weights made for the first: the
+    registry's PyTorch constructor call for its input must be the first use's."""
+
+    def __init__(self, built: Built) -> None:
+        self.names = {data.layer.shared for data in built.nodes[1:] if data.layer.shared}
+        self.first: dict[str, tuple[Shape, ...]] = {}  # name -> inputs at its first use
+
+    def check(self, layer: LayerNode, inputs: tuple[Shape, ...], result: tuple):
+        if not self.names or (layer.shared or layer.name) not in self.names:
+            return result
+        if not layer.shared:
+            self.first[layer.name] = inputs
+            return result
+        first = self.first.get(layer.shared)
+        if first is not None and first != inputs and not _same_weights(layer, first, inputs):
+            now, then = (", ".join(fmt_shape(s) for s in shapes) for shapes in (inputs, first))
+            return LayerError(Code.SHARED_MISMATCH, f"applied again to {now}, but its weights "
+                              f"were made for {then}",
+                              "apply it where the input has the shape of its first use, or write "
+                              "a new layer with its own weights")
+        out, _, macs, found = result
+        return out, 0, macs, found
+
+
+def _same_weights(layer: LayerNode, first: tuple[Shape, ...], inputs: tuple[Shape, ...]) -> bool:
+    """Whether the module built for `first` is the one built for `inputs` (same constructor)."""
+    try:
+        a, b = layer.kind.torch(layer.args, list(first)), layer.kind.torch(layer.args,
+                                                                           list(inputs))
+    except Exception:  # a kind without a PyTorch form: compare the inputs themselves
+        return False
+    return (a.module, a.args, a.kwargs, a.expr) == (b.module, b.args, b.kwargs, b.expr)
 
 
 class _Rules:

@@ -189,6 +189,14 @@ class Save(Node):
     name: str
 
 
+class Again(Node):
+    """`again NAME`: the module labelled NAME earlier in the same scope, applied again with the
+    same weights."""
+
+    type: Literal["again"] = "again"
+    name: str
+
+
 class Shortcut(Node):
     """`shortcut [NAME] { ... }` written inside a residual's body."""
 
@@ -207,7 +215,8 @@ class If(Node):
     otherwise: list[Item] | None = None
 
 
-Item = Annotated[Union[Call, Repeat, Residual, ConcatBlock, Group, Side, Save, If, Shortcut],
+Item = Annotated[Union[Call, Repeat, Residual, ConcatBlock, Group, Side, Save, If, Shortcut,
+                       Again],
                  Field(discriminator="type")]
 
 
@@ -224,7 +233,7 @@ class Defaults(Node):
 
 
 Stmt = Annotated[Union[InputDecl, Defaults, Call, Repeat, Residual, ConcatBlock, Group, Side,
-                       Save, If, Shortcut], Field(discriminator="type")]
+                       Save, If, Shortcut, Again], Field(discriminator="type")]
 
 
 class Param(Node):
@@ -363,9 +372,11 @@ class AstBuilder:
         span = self._span(children)
         label = self._label_text(label)
         if not hasattr(item, "label") or isinstance(item, If):
-            what = "`-> name`" if isinstance(item, Save) else "a side output"
+            what = ("`-> name`" if isinstance(item, Save) else "`again`"
+                    if isinstance(item, Again) else "a side output")
             raise self._error(Code.SYNTAX, f"{what} cannot take a label", span,
-                              f"remove `{label}:`; a side output is named by `side NAME`")
+                              f"remove `{label}:`; a side output is named by `side NAME`, "
+                              "a module applied `again` keeps its first name")
         return item.model_copy(update={"label": str(label), "span": span})
 
     def call(self, children: list) -> Call:
@@ -437,6 +448,9 @@ class AstBuilder:
 
     def side(self, children: list) -> Side:
         return Side.build(span=self._span(children), name=str(children[1]), items=_nodes(children))
+
+    def again(self, children: list) -> Again:
+        return Again.build(span=self._span(children), name=self._label_text(children[1]))
 
     def save(self, children: list) -> Save:
         return Save.build(span=self._span(children), name=str(children[1]))

@@ -45,6 +45,7 @@ class Code(str, Enum):
     BAD_CONDITION = "E112"
     NO_INPUT_SHAPE = "E113"
     INCLUDE = "E114"
+    UNDEFINED_MODULE = "E115"
     KERNEL_TOO_LARGE = "E201"
     CHANNEL_MISMATCH = "E202"
     RESIDUAL_MISMATCH = "E203"
@@ -52,6 +53,7 @@ class Code(str, Enum):
     SAME_IMPOSSIBLE = "E205"
     RANK_MISMATCH = "E206"
     BROADCAST_MISMATCH = "E207"
+    SHARED_MISMATCH = "E208"
     TOO_LARGE = "E301"
     RECURSION = "E302"
     TOO_DEEP = "E303"
@@ -97,6 +99,8 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.NO_INPUT_SHAPE: "`in.c`/`in.h`/`in.w`/`in.l` outside a block, or a size the block's "
                          "input does not have",
     Code.INCLUDE: "an `include` that is missing, unreadable, cyclic or outside the spec's folder",
+    Code.UNDEFINED_MODULE: ("`again NAME` with no module labelled NAME before it in the same "
+                            "network, block body or container"),
     Code.KERNEL_TOO_LARGE: "the window is larger than the padded input: no output position",
     Code.CHANNEL_MISMATCH: "channel counts do not fit (groups, features, explicit in-channels)",
     Code.RESIDUAL_MISMATCH: "the residual body changes the shape and no shortcut fixes it",
@@ -105,6 +109,8 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.RANK_MISMATCH: "a layer got a tensor of the wrong rank (e.g. linear before flatten)",
     Code.BROADCAST_MISMATCH: ("add/mul of tensors whose shapes do not broadcast (as the batched "
                               "tensors: equal ranks)"),
+    Code.SHARED_MISMATCH: ("a module applied `again` gets an input its weights do not fit (other "
+                           "channels or sizes than at its first use)"),
     Code.TOO_LARGE: "the expanded network exceeds the layer limit (expansion bomb)",
     Code.RECURSION: "a block calls itself, directly or through other blocks",
     Code.TOO_DEEP: "nesting deeper than the limit",

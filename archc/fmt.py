@@ -220,6 +220,8 @@ class Printer:
             return f"{self.inline(children[0])} * {self.expr(children[2])}"
         if kind == "save":
             return f"-> {children[1]}"
+        if kind == "again":
+            return f"again {children[1]}"
         if kind == "input_decl":
             return "input " + "".join(str(children[1]).split())
         if kind in _ONE_LINE_OK:

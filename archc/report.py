@@ -58,8 +58,9 @@ def summary_line(a: Analysis, view: View = View()) -> str:
 
 
 def _cell(row: LayerStats, column: Column, total_params: int, view: View) -> str:
-    if column is Column.NAME:
-        return row.name if row.side is None else f"{row.name} [{row.side}]"
+    if column is Column.NAME:  # a module applied `again` holds no parameters of its own
+        name = row.name if row.shared is None else f"{row.name} (again {row.shared})"
+        return name if row.side is None else f"{name} [{row.side}]"
     if column is Column.KIND:
         return row.kind
     if column is Column.OUTPUT:
@@ -101,7 +102,8 @@ def to_dict(a: Analysis, view: View = View()) -> dict[str, Any]:
         "totals": {"params": a.totals.params, "macs": a.totals.macs * b,
                    "flops": a.totals.flops * b, "activation_bytes": a.totals.activation_bytes * b},
         "layers": [{"name": r.name, "kind": r.kind, "output": list(r.output), "params": r.params,
-                    "macs": r.macs * b, "line": r.line, "column": r.column, "side": r.side}
+                    "macs": r.macs * b, "line": r.line, "column": r.column, "side": r.side,
+                    **({"shared": r.shared} if r.shared else {})}
                    for r in a.layers],
         "side_outputs": [{"name": s.name, "output": list(s.output), "params": s.params,
                           "macs": s.macs * b} for s in a.side_outputs],

@@ -59,6 +59,8 @@ class SizeCounter:
         self.memo: dict[tuple, Size] = {}
         self.depth = 0
         self.recursions: dict[Span, str] = {}
+        # label -> the largest item it names so far: what `again LABEL` may add (an upper bound)
+        self.labelled: dict[str, Size] = {}
 
     # ---- counting ----------------------------------------------------------------------
 
@@ -73,11 +75,18 @@ class SizeCounter:
             return NOTHING
         self.depth += 1
         try:
+            if isinstance(item, A.Again):
+                return self.labelled.get(item.name, NOTHING)
             if isinstance(item, A.Call):
-                return self.call(item, env, stack)
-            if isinstance(item, A.Repeat):
-                return self.call(item.call, env, stack).times(self.repeats(item, env))
-            return self.items(_children(item), env, stack)
+                size = self.call(item, env, stack)
+            elif isinstance(item, A.Repeat):
+                size = self.call(item.call, env, stack).times(self.repeats(item, env))
+            else:
+                size = self.items(_children(item), env, stack)
+            label = getattr(item, "label", None)
+            if label is not None:
+                self.labelled[label] = max(size, self.labelled.get(label, NOTHING))
+            return size
         finally:
             self.depth -= 1
 
@@ -144,6 +153,8 @@ class SizeCounter:
                 return self._locate_call(item.call, env, stack, trace, left % each, measure)
             if isinstance(item, A.Call):
                 return self._locate_call(item, env, stack, trace, left, measure)
+            if isinstance(item, A.Again):
+                return item.span, trace
             return self.locate(_children(item), env, stack, trace, left, measure)
         return None
 

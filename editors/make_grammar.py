@@ -18,7 +18,7 @@ OUT = HERE / "archc.tmLanguage.json"
 VSCODE_COPY = HERE / "vscode" / "syntaxes" / "archc.tmLanguage.json"
 
 STRUCTURE = ["network", "block", "defaults", "residual", "shortcut", "concat", "branch", "side",
-             "if", "else"]
+             "again", "if", "else"]
 LOGICAL = ["and", "or", "not"]
 CONSTANTS = ["true", "false", "same", "valid"]
 

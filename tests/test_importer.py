@@ -142,6 +142,8 @@ def test_non_identifier_names_are_quoted():
 
 
 class Shared(nn.Module):
+    """One conv applied twice: its weights count once, as in model.parameters()."""
+
     def __init__(self) -> None:
         super().__init__()
         self.conv = nn.Conv2d(4, 4, 3, padding=1)
@@ -150,10 +152,102 @@ class Shared(nn.Module):
         return self.conv(F.relu(self.conv(x)))
 
 
-def test_shared_weights_are_refused_by_name():
-    # archc has no weight sharing: writing two convs would double the parameters
-    with pytest.raises(ImportFailure, match=r"more than once .*module `conv`"):
-        archc.from_torch(Shared(), (4, 8, 8))
+class Unit(nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        return F.relu(self.bn(self.conv(x)) + x)
+
+
+class Twice(nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(torch.sigmoid(self.conv(x)))
+
+
+class SharedBlock(nn.Module):
+    """A block-like submodule called twice, a shared linear head and a shared conv inside a
+    block: each is one module in the state_dict, applied again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.unit = Unit(8)
+        self.other = Twice(8)
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        x = self.unit(self.stem(x))
+        x = self.other(self.unit(x))
+        x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+        return self.fc(F.relu(self.fc(x)))
+
+
+class SharedInLoop(nn.Module):
+    """A conv and a batch norm (buffers only) run three times in a loop, and a Sequential
+    applied again inside a residual."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4, affine=False)
+        self.head = nn.Sequential(nn.Conv2d(4, 4, 1), nn.ReLU())
+
+    def forward(self, x):
+        for _ in range(3):
+            x = F.relu(self.bn(self.conv(x)))
+        x = self.head(x)
+        return self.head(x) + x
+
+
+class Holder(nn.Module):
+    def __init__(self, conv: nn.Module) -> None:
+        super().__init__()
+        self.conv = conv
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+
+
+class CrossShared(nn.Module):
+    """One conv held by two different submodules: no `again` can say that."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.a, self.b = Holder(conv), Holder(conv)
+
+    def forward(self, x):
+        return self.b(self.a(x))
+
+
+def test_shared_conv_round_trips_counted_once():
+    text = round_trip(Shared(), (4, 8, 8))
+    assert "again conv" in text and text.count("conv(") == 1
+
+
+def test_shared_block_and_linear_round_trip():
+    text = round_trip(SharedBlock(), (3, 8, 8))
+    assert "again unit" in text and "again fc" in text and "again conv" in text
+    assert text.count("block unit") == 1  # the reused call adds no block
+
+
+def test_shared_modules_in_a_loop_and_a_residual_round_trip():
+    text = round_trip(SharedInLoop(), (4, 8, 8))
+    assert text.count("again conv") == 2 and text.count("again bn") == 2
+    assert "again head" in text
+
+
+def test_weights_shared_across_modules_are_refused_by_name():
+    with pytest.raises(ImportFailure, match=r"from two different modules .*module `a\.conv`"):
+        archc.from_torch(CrossShared(), (4, 8, 8))
 
 
 class Unsupported(nn.Module):
@@ -224,6 +318,24 @@ def test_imported_resnet18_is_about_as_long_as_the_zoo_spec():
     assert len(text.splitlines()) <= 2 * len(zoo.splitlines())
 
 
+SIZES = {name: name for name in ("resnet50", "densenet121", "efficientnet_b0",
+                                 "mobilenet_v3_large")}
+
+
+@pytest.mark.parametrize("name", SIZES)
+def test_import_is_in_proportion_to_the_zoo_spec_and_labels_only_where_needed(name):
+    from archc.importer.labels import drop_redundant_labels
+
+    text = archc.from_torch(getattr(torchvision.models, name)(weights=None), (3, 224, 224))
+    zoo = (ROOT / "specs" / f"{SIZES[name]}.arch").read_text()
+    # MobileNetV3's variants of one bottleneck class are still separate blocks (no `if`)
+    limit = 2.0 if name == "mobilenet_v3_large" else 1.25
+    assert len(text.splitlines()) <= limit * len(zoo.splitlines())
+    assert drop_redundant_labels(text) == text  # no label left that archc would write itself
+    for label in ("conv1:", "bn1:", "denselayer2:"):  # torchvision's names, archc's automatic ones
+        assert label not in text
+
+
 def test_cli_import_writes_a_spec_that_checks(tmp_path):
     out = tmp_path / "alex.arch"
     env = {"PYTHONPATH": str(ROOT)}
@@ -243,10 +355,11 @@ def test_cli_import_failure_exits_1(tmp_path):
     import os
 
     env = os.environ | {"PYTHONPATH": str(ROOT)}
-    run = subprocess.run([sys.executable, "-m", "archc", "import", "tests.test_importer:Shared",
-                          "--input", "4x8x8"], capture_output=True, text=True, env=env,
-                         cwd=ROOT)
-    assert run.returncode == 1 and "module `conv`" in run.stderr and "Traceback" not in run.stderr
+    run = subprocess.run([sys.executable, "-m", "archc", "import",
+                          "tests.test_importer:CrossShared", "--input", "4x8x8"],
+                         capture_output=True, text=True, env=env, cwd=ROOT)
+    assert run.returncode == 1 and "module `a.conv`" in run.stderr
+    assert "Traceback" not in run.stderr
 
 
 def test_readme_example_is_real():

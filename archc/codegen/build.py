@@ -124,13 +124,19 @@ def _compare_shapes(model: Model, net, generated: Generated, samples: int = 2,
                     device: str = "meta") -> list:
     import torch
 
-    rows = {module_path(row.name): row for row in model.analysis.layers}
+    # module path -> the analysed rows it produces, in dataflow order (several when it is
+    # applied `again`)
+    rows: dict[str, list] = {}
+    for row in model.analysis.layers:
+        rows.setdefault(module_path(row.shared or row.name), []).append(row)
     spans = {layer.name: layer for layer in _named_layers(model)}
-    seen: dict[str, tuple] = {}
+    runs: dict[str, dict[str, list[tuple]]] = {"train": {}, "eval": {}}
+    phase = ["train"]
     handles = []
+
     def record(name: str):
         def hook(_module, _inputs, output) -> None:  # returns None: never replaces the output
-            seen.setdefault(name, tuple(output.shape[1:]))
+            runs[phase[0]].setdefault(name, []).append(tuple(output.shape[1:]))
         return hook
 
     for name, sub in net.named_modules():
@@ -142,6 +148,7 @@ def _compare_shapes(model: Model, net, generated: Generated, samples: int = 2,
         net.train()  # side outputs run in training mode; 2 samples (or 0) keep batch norm legal
         net(batch)
         net.eval()
+        phase[0] = "eval"
         main = net(batch)
     finally:
         for handle in handles:
@@ -149,15 +156,19 @@ def _compare_shapes(model: Model, net, generated: Generated, samples: int = 2,
     if tuple(main.shape[1:]) != tuple(model.analysis.output):
         problems.append((f"emitted output {fmt_shape(tuple(main.shape[1:]))}, analyzer "
                          f"{fmt_shape(model.analysis.output)}", model.expanded.span))
-    for name, row in rows.items():
-        layer = spans.get(row.name)
-        if name not in seen and layer is not None and is_module(layer):
-            problems.append((f"{row.name}: no module `{name}` ran in the emitted model",
-                             layer.span))
-        elif name in seen and seen[name] != tuple(row.output):
+    for name, found in rows.items():
+        outputs = runs["eval"].get(name) or runs["train"].get(name) or []
+        if any(row.side for row in found):  # side heads run in training only
+            outputs = runs["train"].get(name) or []
+        for index, row in enumerate(found):
             layer = spans.get(row.name)
-            problems.append((f"{row.name}: emitted {fmt_shape(seen[name])}, analyzer "
-                             f"{fmt_shape(row.output)}", layer.span if layer else None))
+            if index >= len(outputs):
+                if layer is not None and is_module(layer):
+                    problems.append((f"{row.name}: no module `{name}` ran in the emitted "
+                                     "model", layer.span))
+            elif outputs[index] != tuple(row.output):
+                problems.append((f"{row.name}: emitted {fmt_shape(outputs[index])}, analyzer "
+                                 f"{fmt_shape(row.output)}", layer.span if layer else None))
     return problems
 
 

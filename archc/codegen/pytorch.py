@@ -306,7 +306,13 @@ class Generator:
         for node in _walk_modules(scope.tree):
             self._place(scope, node, modules, inits, slots)
         forward, inplace = self._forward(scope, modules, sides)
+        # a module applied `again` runs on other tensors too: it never works in place
+        reused = _reused(scope.tree)
+        inplace -= {id(n) for n in _walk(scope.tree, into_blocks=False)
+                    if isinstance(n, LayerNode) and n.name in reused}
         for layer in inplace:  # activations that may overwrite their input: no copy per call
+            if layer not in slots:
+                continue
             slot, call = slots[layer]
             slot.expr = _call_text(TorchCall(call.module, call.args,
                                              {**call.kwargs, "inplace": True}))
@@ -416,6 +422,10 @@ class _Forward:
     def path(self, name: str) -> list[str]:
         return [attribute(p) for p in name[len(self.scope.prefix):].lstrip(".").split(".")]
 
+    def module(self, node: LayerNode | SeqNode | BlockNode) -> str:
+        """How forward reaches the node's module (the first one's, for a module used `again`)."""
+        return _access(self.path(node.shared or node.name), self.modules)
+
     def items(self, nodes: list[TreeNode], var: str) -> str:
         for node in nodes:
             var = self.node(node, var)
@@ -425,15 +435,15 @@ class _Forward:
         if isinstance(node, LayerNode):
             return self.layer(node, var)
         if isinstance(node, BlockNode):
-            self.emit(f"{var} = {_access(self.path(node.name), self.modules)}({var})")
+            self.emit(f"{var} = {self.module(node)}({var})")
             self.fresh[var] = None
             return var
         if isinstance(node, SeqNode):
             lead = _leading_views(node)
             rest = node.children[lead:]
-            if rest and _chain(SeqNode(node.name, rest, node.indexed, node.span)):
+            if rest and _chain(SeqNode(node.name, rest, node.indexed, node.span, node.shared)):
                 var = self.items(node.children[:lead], var)  # e.g. chunk, then the Sequential
-                self.emit(f"{var} = {_access(self.path(node.name), self.modules)}({var})")
+                self.emit(f"{var} = {self.module(node)}({var})")
                 self.fresh[var] = self.chain(rest, self.fresh.get(var))
                 return var
             return self.items(node.children, var)
@@ -453,7 +463,7 @@ class _Forward:
 
     def layer(self, layer: LayerNode, var: str, inputs: list[str] | None = None) -> str:
         call = self.gen._torch_call(self.scope, layer)
-        access = _access(self.path(layer.name), self.modules)
+        access = self.module(layer)
         if call.module is not None and not layer.kind.parameter:
             self.emit(f"{var} = {access}({var})")
             self.fresh[var] = self.chain([layer], self.fresh.get(var))
@@ -504,7 +514,7 @@ class _Forward:
                 outs.append(var)
                 continue
             if _chain(branch):
-                self.emit(f"{name} = {_access(self.path(branch.name), self.modules)}({var})")
+                self.emit(f"{name} = {self.module(branch)}({var})")
                 self.fresh[name] = self.chain(branch.children, None)
                 outs.append(name)
                 continue
@@ -563,8 +573,16 @@ def _walk(nodes: list[TreeNode], into_blocks: bool = True):
 
 
 def _walk_modules(nodes: list[TreeNode]):
-    """Layers and block calls of one class, not descending into block calls."""
-    return (n for n in _walk(nodes, into_blocks=False) if isinstance(n, (LayerNode, BlockNode)))
+    """Layers and block calls of one class, not descending into block calls; a module applied
+    `again` is the first one's, not one more."""
+    return (n for n in _walk(nodes, into_blocks=False)
+            if isinstance(n, (LayerNode, BlockNode)) and n.shared is None)
+
+
+def _reused(nodes: list[TreeNode]) -> set[str]:
+    """The names of the modules of one class that are applied `again`."""
+    return {n.shared for n in _walk(nodes, into_blocks=False)
+            if isinstance(n, (LayerNode, BlockNode)) and n.shared is not None}
 
 
 def is_module(node: LayerNode) -> bool:
@@ -580,7 +598,7 @@ def _layers(nodes: list[TreeNode]):
 def _block_instances(nodes: list[TreeNode]) -> dict[str, list[BlockNode]]:
     found: dict[str, list[BlockNode]] = {}
     for node in _walk(nodes):
-        if isinstance(node, BlockNode):
+        if isinstance(node, BlockNode) and node.shared is None:
             found.setdefault(node.block, []).append(node)
     return found
 
@@ -590,6 +608,8 @@ def _chain(node: SeqNode) -> bool:
     if not node.indexed:  # named children: a ModuleDict, called child by child
         return False
     for child in node.children:
+        if getattr(child, "shared", None) is not None and node.shared is None:
+            return False  # a module used `again` is not one more item of the Sequential
         if isinstance(child, SeqNode):
             if not (child.children and _chain(child)):
                 return False

@@ -49,8 +49,8 @@ def _out_shape(kind: LayerKind, args: Args, inputs: list) -> tuple | None:
         return None
 
 
-KEYWORDS = ("residual", "shortcut", "concat", "branch", "side", "input", "defaults", "block",
-            "network")
+KEYWORDS = ("residual", "shortcut", "concat", "branch", "side", "again", "input", "defaults",
+            "block", "network")
 
 
 class CallsMixin:

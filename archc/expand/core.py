@@ -13,6 +13,7 @@ from archc.expand.calls import CallsMixin
 from archc.expand.containers import ContainersMixin
 from archc.expand.diagnose import _block_of, _parameter_hint
 from archc.expand.naming import Ctx, Flow, Scope, _labels
+from archc.expand.reuse import ReuseMixin
 from archc.expand.tree import (
     _ERROR,
     ExpandedNetwork,
@@ -33,7 +34,7 @@ MAX_DIAGNOSTICS = 1000  # per network: further errors are dropped
 MAX_MESSAGE = 400  # characters of one diagnostic message
 
 
-class Expander(CallsMixin, ContainersMixin):
+class Expander(CallsMixin, ContainersMixin, ReuseMixin):
     def __init__(self, spec: A.SpecFile, limits: Limits | None = None,
                  symbolic: bool = False) -> None:
         self.spec = spec
@@ -198,7 +199,11 @@ class Expander(CallsMixin, ContainersMixin):
             return [self._poisoned(item, ctx)]
         self._depth += 1
         try:
-            return self._unlabeled(item, ctx)
+            start = ctx.flow.shape if ctx.flow is not None else None
+            nodes = self._unlabeled(item, ctx)
+            if label is not None and getattr(item, "label", None) == label and "{" not in label:
+                self._define(label, item, nodes, start, ctx)
+            return nodes
         finally:
             self._depth -= 1
 
@@ -258,6 +263,8 @@ class Expander(CallsMixin, ContainersMixin):
             return self._if(item, ctx)
         if isinstance(item, A.Shortcut):
             return self._shortcut_item(item, ctx)
+        if isinstance(item, A.Again):
+            return self._again(item, ctx)
         if isinstance(item, A.Side):
             name = ctx.scope.child("side", item.name)
             inner = ctx.with_scope(Scope(name, indexed=False), ctx.branch())

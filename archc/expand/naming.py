@@ -18,6 +18,8 @@ class Scope:
     next_index: int = 0
     labels: set[str] = field(default_factory=set)  # reserved: automatic names skip them
     slots: int = 0  # children that hold a module so far: `{#}` in a quoted label
+    # label -> (its expanded nodes, input shape, output shape, uses): what `again LABEL` applies
+    defined: dict[str, list] = field(default_factory=dict)
 
     def child(self, base: str, label: str | None, slot: bool = True) -> str:
         """A unique child name: the next index in a numbered scope (when the child occupies a

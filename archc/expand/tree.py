@@ -38,6 +38,9 @@ class LayerNode:
     span: Span
     trace: Trace
     refs: tuple[tuple[str, Span], ...] = ()  # saved tensors a merge reads
+    # `again`: this is the module at path `shared` applied once more (same weights); `name`
+    # then tells the uses apart (`conv1#2`)
+    shared: str | None = None
 
 
 @dataclass
@@ -48,6 +51,7 @@ class SeqNode:
     children: list[TreeNode]
     indexed: bool
     span: Span
+    shared: str | None = None  # `again`: a container applied once more (see LayerNode)
 
 
 @dataclass
@@ -57,6 +61,7 @@ class BlockNode:
     args: dict[str, Value]
     body: list[TreeNode]
     span: Span
+    shared: str | None = None  # `again`: a block instance applied once more (see LayerNode)
 
 
 @dataclass

@@ -27,8 +27,11 @@ def from_torch(module: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224),
     dims = "x".join(str(d) for d in input_shape)
     text = "\n\n".join([*renderer.defs, f"network {name} {{ input {dims} {render(body)} }}"])
     from archc.fmt import format_text
+    from archc.importer.defaults import hoist_defaults, join_short_groups
+    from archc.importer.labels import drop_redundant_labels
 
-    text = format_text(text + "\n")
+    text = format_text(drop_redundant_labels(hoist_defaults(format_text(text + "\n"))))
+    text = format_text(join_short_groups(text))
     if verify:
         _verify(module, text)
     return text
@@ -73,8 +76,14 @@ def _verify(module: nn.Module, text: str) -> None:
     from archc.api import loads
     from archc.codegen.build import import_source
     from archc.codegen.pytorch import generate
+    from archc.errors import ArchcError
 
-    model = loads(text)
+    try:
+        model = loads(text)
+    except ArchcError as exc:  # e.g. `again` of a module first called in another scope
+        raise ImportFailure([Problem(f"internal: the spec does not check: {d.message}", "",
+                                     f"spec line {d.span.line}" if d.span else "")
+                             for d in exc.diagnostics[:5]]) from None
     generated = generate(model, "<import>")
     with torch.device("meta"):
         built = getattr(import_source(generated.source), generated.class_name)()

@@ -27,7 +27,8 @@ from archc.layers import REGISTRY
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED = {"if", "else", "and", "or", "not", "in", "block", "network", "input", "residual",
-            "shortcut", "concat", "branch", "side", "defaults", "include", "true", "false"}
+            "shortcut", "concat", "branch", "side", "defaults", "include", "true", "false",
+            "again"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Scope:
     members: set = field(default_factory=set)  # every fx node inside, recursively
     children: list = field(default_factory=list)
     parent: Scope | None = None
+    again: Scope | None = None  # a second call of a stateful module: `again` its first scope
 
     @property
     def name(self) -> str:
@@ -84,31 +86,37 @@ class Emitter:
         self.block_names: set[str] = set()
         self.instance_call: dict[int, Pieces] = {}
         self.scaled: set[str] = set()  # parameters written as layer_scale
+        # shared submodules: the first scope of each module path and the first call of each
+        # leaf; later calls from the same module are written `again NAME`
+        self.first_scope: dict[str, Scope] = {}
+        self.first_call: dict[str, tuple] = {}
+        self.again_nodes: dict = {}  # fx node -> the label its first call has
+        self.joined: set[type] = set()  # classes every call of which is `concat(t, f(t))`
 
     # ---- scopes -------------------------------------------------------------------------
     def build_scopes(self) -> None:
         simplify_cats(self.gm.graph)
         collapse_channel_shuffles(self.gm.graph)
-        seen_paths: dict[str, str] = {}
         for node in self.gm.graph.nodes:
             if node.op in ("placeholder", "output", "get_attr"):
                 continue
             stack = list((node.meta.get("nn_module_stack") or {}).items())
             if node.op == "call_module":
                 stack = stack[:-1]
-                self._use(node.target, f"call:{node.name}", seen_paths, node)
             scope = self.root
             for key, (path, _cls) in stack:
                 path = path if isinstance(path, str) else str(path)
                 scope = self._between(scope, path, node)
                 child = self.scopes.get(key)
                 if child is None:
-                    self._use(path, key, seen_paths, node)
                     child = Scope(path, self.model.get_submodule(path), parent=scope)
+                    self._scope_use(child, node)
                     self.scopes[key] = child
                     scope.nodes.append(child)
                     scope.children.append(child)
                 scope = child
+            if node.op == "call_module":
+                self._leaf_use(node, scope)
             if scope.parent is not None and _opens_with_merge(scope, node):
                 # DenseNet's layer concatenates what it is given: the concat belongs to the
                 # caller, so that the layer maps one tensor to one
@@ -120,6 +128,28 @@ class Emitter:
             while scope is not None:
                 scope.members.add(node)
                 scope = scope.parent
+        self._find_joined()
+
+    def _find_joined(self) -> None:
+        """Classes whose every call's output is only concatenated after its own input
+        (DenseNet's layers, the concatenation written outside them): their block ends with
+        `concat(x, _)`, so that the calls chain, and repeat, as plain calls."""
+        by_class: dict[type, list[Scope]] = {}
+        for scope in self.scopes.values():
+            if scope.again is None and not is_container(scope.module) and scope.parent:
+                by_class.setdefault(type(scope.module), []).append(scope)
+        for cls, scopes in by_class.items():
+            if all(self._joined_after(scope) for scope in scopes):
+                self.joined.add(cls)
+
+    def _joined_after(self, scope: Scope) -> bool:
+        ins, outs = self.scope_io(scope)
+        if len(ins) != 1 or len(outs) != 1 or len(outs[0].users) != 1:
+            return False
+        cat = next(iter(outs[0].users))
+        return (cat.op == "call_function" and MERGES.get(cat.target) == "concat"
+                and _arg(cat, 1, "dim", 0) in (1, -3) and cat in scope.parent.nodes
+                and list(cat.args[0]) == [ins[0], outs[0]])
 
     def _between(self, scope: Scope, path: str, node) -> Scope:
         """Containers that are never called themselves (a ModuleList run in a loop) still
@@ -139,13 +169,31 @@ class Emitter:
             scope = child
         return scope
 
-    def _use(self, path: str, key: str, seen: dict[str, str], node) -> None:
-        module = self.model.get_submodule(path)
-        if path in seen and seen[path] != key and any(True for _ in module.parameters()):
-            self.problems.append(Problem("a module with parameters is called more than once "
-                                         "(shared weights cannot be written in archc)", path,
-                                         user_line(node.stack_trace)))
-        seen.setdefault(path, key)
+    def _scope_use(self, scope: Scope, node) -> None:
+        """A module called again from the module that called it first is `again NAME`."""
+        first = self.first_scope.setdefault(scope.path, scope)
+        if first is scope or _in_again(scope.parent) or not scope.module.state_dict():
+            return
+        if first.parent is scope.parent and _labelled(scope.parent):
+            scope.again = first
+        else:
+            self._shared_elsewhere(scope.path, node)
+
+    def _leaf_use(self, node, scope: Scope) -> None:
+        first = self.first_call.setdefault(node.target, (node, scope))
+        module = self.model.get_submodule(node.target)
+        if first[0] is node or _in_again(scope) or not module.state_dict():
+            return
+        if first[1] is scope and _labelled(scope):
+            self.again_nodes[node] = node.target.rsplit(".", 1)[-1]
+        else:
+            self._shared_elsewhere(node.target, node)
+
+    def _shared_elsewhere(self, path: str, node) -> None:
+        self.problems.append(Problem("a module with state is called from two different modules "
+                                     "(or containers); `again` reuses a module only in the "
+                                     "module that calls it first", path,
+                                     user_line(node.stack_trace)))
 
     # ---- dataflow inside one scope ------------------------------------------------------
     def scope_io(self, scope: Scope) -> tuple[list, list]:
@@ -252,10 +300,14 @@ class Emitter:
                 return ["residual {", *body, "}", Shortcut(short[0].scope)]
             return ["residual {", *body, "}", "shortcut {", *short, "}"]
         if kind in ("mul", "concat") and len(others) == 1 and len(ins) == 2:
+            inner = self.seq(fork, others[0])
+            if (kind == "concat" and ins[0] is fork and len(inner) == 1
+                    and isinstance(inner[0], Call) and type(inner[0].scope.module) in self.joined):
+                return inner  # the block ends with the concatenation
             self.saved += 1
             name = f"t{self.saved}"
             order = "_, " + name if ins[0] is others[0] else name + ", _"
-            return [f"-> {name}", *self.seq(fork, others[0]), f"{kind}({order})"]
+            return [f"-> {name}", *inner, f"{kind}({order})"]
         if kind == "concat" and fork not in ins:
             branches = []
             for v in ins:
@@ -284,8 +336,10 @@ class Emitter:
 
     def item(self, item) -> Pieces:
         if isinstance(item, Scope):
-            return [Call(item)]
+            return [Again(item.again.name) if item.again is not None else Call(item)]
         node = item
+        if node in self.again_nodes:
+            return [Again(self.again_nodes[node])]
         if node.op == "call_module":
             module = self.model.get_submodule(node.target)
             shape = tuple(node.args[0].meta["tensor_meta"].shape[1:])
@@ -409,6 +463,27 @@ class Call:
 
 
 @dataclass
+class Again:
+    """A stateful module called once more: `again NAME`."""
+
+    name: str
+
+
+def _in_again(scope: Scope | None) -> bool:
+    """Whether `scope` runs inside a module that is itself applied `again`."""
+    while scope is not None:
+        if scope.again is not None:
+            return True
+        scope = scope.parent
+    return False
+
+
+def _labelled(scope: Scope) -> bool:
+    """Whether the spec labels the stateful items of `scope` (not a numbered container)."""
+    return scope.parent is None or not is_container(scope.module) or not numbered(scope.module)
+
+
+@dataclass
 class Shortcut:
     scope: Scope
 
@@ -456,6 +531,7 @@ def _op_name(node) -> str:
 
 __all__ = [
     "REGISTRY",
+    "Again",
     "Call",
     "Emitter",
     "ImportFailure",

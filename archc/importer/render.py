@@ -7,6 +7,9 @@ import re
 from typing import Any
 
 from archc.importer.emit import (
+    IDENT,
+    RESERVED,
+    Again,
     Emitter,
     Leaf,
     Scope,
@@ -40,6 +43,8 @@ class Renderer:
 
     def _collect(self, scope: Scope) -> None:
         for child in scope.children:
+            if child.again is not None:  # the first call's block stands for it
+                continue
             if not is_container(child.module):
                 self.instances.setdefault(type(child.module), []).append(child)
             self._collect(child)
@@ -70,6 +75,8 @@ class Renderer:
         if isinstance(piece, Leaf):
             label = [label_text(piece.name) + ":"] if named and piece.layer.stateful else []
             return ["\n"] * bool(label) + label + layer_pieces(piece.layer)
+        if isinstance(piece, Again):
+            return ["\n", "again", label_text(piece.name), "\n"]
         if isinstance(piece, Shortcut):
             inner = piece.scope
             return ["shortcut", label_text(inner.name), "{",
@@ -81,7 +88,7 @@ class Renderer:
 
     def call(self, scope: Scope) -> list:
         if is_container(scope.module):
-            return ["{", *self.flat(scope, not numbered(scope.module)), "}"]
+            return one_line(["{", *self.flat(scope, not numbered(scope.module)), "}"])
         cls = type(scope.module)
         if cls not in self.done:
             self.done.add(cls)
@@ -91,6 +98,8 @@ class Renderer:
     # ---- blocks ---------------------------------------------------------------------------
     def define(self, cls: type) -> None:
         bodies = [(s, self.flat(s, True)) for s in self.instances[cls]]
+        if cls in self.em.joined:  # its callers concatenate its output after its input
+            bodies = [(s, ["-> x", "\n", *body, "concat(x, _)", "\n"]) for s, body in bodies]
         groups: dict[tuple, list] = {}
         for scope, body in bodies:
             key = tuple(p if isinstance(p, str) else (type(p).__name__, p.name) for p in body)
@@ -99,7 +108,7 @@ class Renderer:
             self.define_group(cls, members)
 
     def define_group(self, cls: type, members: list) -> None:
-        name = self.fresh(snake(cls.__name__))
+        name = self.fresh(self.block_name(cls, [scope for scope, _ in members]))
         template = members[0][1]
         slots = [i for i, p in enumerate(template) if type(p) is Slot]
         written: dict[int, Any] = {}
@@ -134,6 +143,16 @@ class Renderer:
             else:
                 self.calls[id(scope)] = [name]
 
+    def block_name(self, cls: type, scopes: list[Scope]) -> str:
+        """The block's name: the stem of its instances' attribute names where they all share
+        one (`denselayer1`, `denselayer2`: `denselayer`, whose calls archc then names as
+        PyTorch does, without labels), else the class name in snake case."""
+        stems = {_stem(scope.name) for scope in scopes}
+        stem = stems.pop() if len(stems) == 1 else None
+        if stem and stem not in self.used_names and stem not in RESERVED and IDENT.match(stem):
+            return stem
+        return snake(cls.__name__)
+
     def relate(self, vec: list, params: list) -> str | None:
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in vec):
             return None
@@ -167,6 +186,16 @@ class Renderer:
             name, k = f"{base}_{k}", k + 1
         self.used_names.add(name)
         return name
+
+
+def _stem(name: str) -> str | None:
+    """`denselayer` of `denselayer3`, `block_` of `block_2`... as archc's counters glue it:
+    `relu6_1` for a base ending in a digit."""
+    match = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*?)(_?)([1-9][0-9]*)", name)
+    if match is None:
+        return None
+    stem, glue = match.group(1), match.group(2)
+    return stem if (glue == "_") == stem[-1:].isdigit() else None
 
 
 def layer_pieces(layer) -> list:
@@ -209,6 +238,19 @@ class Opt(Slot):
         object.__setattr__(self, "value", value)
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "default", default)
+
+
+ONE_LINE = 72  # characters of a container written on one line (indentation comes on top)
+
+
+def one_line(pieces: list) -> list:
+    """A container of plain items on one line when it is short (`{ conv(16, 1) bn relu }`),
+    as a reader would write it; one item a line otherwise."""
+    inner = [p for p in pieces[1:-1] if p != "\n"]
+    if any(isinstance(p, str) and "{" in p for p in inner):
+        return pieces
+    joined = [pieces[0], *inner, pieces[-1]]
+    return joined if len(render(joined)) <= ONE_LINE else pieces
 
 
 def compress(groups: list[list]) -> list[list]:

@@ -46,6 +46,9 @@ def explain_network(model: Model, layer: str | None = None) -> str:
 def _layer(row, node, fields: Fields, model: Model, by_name) -> list[str]:
     kind = node.kind
     lines = [(k, v) for k, v in kind.explain(node.args, list(row.inputs), row.output)]
+    if row.shared:  # `again`: the weights are those of the first use, counted there
+        lines = [(k, f"0: the weights of {row.shared}, applied again (counted there)"
+                  if k == "params" else v) for k, v in lines]
     lines.insert(0, ("input", " + ".join(fmt_shape(s) for s in row.inputs)))
     lines.append(("receptive field", _field_text(fields, row.name)))
     for b in model.analysis.bottlenecks:

@@ -58,6 +58,8 @@ class Row:
 
 
 def _label(node: TreeNode) -> str:
+    if getattr(node, "shared", None):
+        return f"again {node.shared}"
     if isinstance(node, BlockNode):
         # the call's arguments; the block's input shape (`in`) is in its environment too
         args = ", ".join(_value(v) for k, v in node.args.items() if k != INPUT)
@@ -152,7 +154,8 @@ def _rows(group: Group, level: int, depth: int | None, out: list[Row]) -> None:
 
 
 def _layer_name(row: LayerStats) -> str:
-    return row.name if row.side is None else f"{row.name} [{row.side}]"
+    name = row.name if row.shared is None else f"{row.name} (again {row.shared})"
+    return name if row.side is None else f"{name} [{row.side}]"
 
 
 def _signature(row: Row) -> tuple:

@@ -359,6 +359,8 @@ _COMPILER: dict[str, tuple[str, str]] = {
              "being checked, and files must not include each other in a cycle.",
              "Fix the path (it is relative to the including file), or move the shared blocks "
              "into one file that the others include."),
+    "E115": (_E, "Label the module (`conv1: conv(...)`) before `again conv1`, in the same network, "
+                 "block body or container."),
     "E201": (_E, "Pad the input, use a smaller kernel, or downsample less before this layer."),
     "E202": (_E, "Make `groups` divide both channel counts."),
     "E203": (_E, "Add a `shortcut { conv(C, k=1, s=S) bn }` projection, or keep the body's "
@@ -369,6 +371,8 @@ _COMPILER: dict[str, tuple[str, str]] = {
              "Give the padding as a number, or use an odd kernel at stride 1."),
     "E206": (_E, "Insert `flatten` (or global pooling) before layers that need a vector."),
     "E207": (_E, "Make every axis match or be 1 (e.g. a Cx1x1 gate on a CxHxW map)."),
+    "E208": (_E, "Apply `again` where the input has the shape the module was built for, or write "
+                 "a new layer (with its own weights) instead."),
     "E301": ("A hostile or mistaken spec (nested repeats) would otherwise hang the compiler.",
              "Check the repeat counts; the cap is a compiler limit."),
     "E302": (_E, "Blocks cannot recurse; repeat with `* N` instead."),

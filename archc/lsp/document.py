@@ -266,6 +266,10 @@ def _occurrences(toks: list[Token], containers: list[Container]) -> list[Occurre
             if box is not None:
                 found.append(Occurrence(tok, "tensor", True, box.name.text))
                 saved.setdefault(box.name.text, set()).add(tok.text)
+        elif tok.kind == "name" and i + 1 < len(toks) and toks[i + 1].text == ":":
+            box = _inside(containers, tok.start)  # a label: what `again NAME` refers to
+            if box is not None:
+                found.append(Occurrence(tok, "label", True, box.name.text))
     defined = {id(o.token) for o in found}
     for i, tok in body:
         if tok.kind != "name" or id(tok) in defined:
@@ -276,7 +280,9 @@ def _occurrences(toks: list[Token], containers: list[Container]) -> list[Occurre
             continue
         box = _inside(containers, tok.start)
         where = box.name.text if box else None
-        if box is not None and tok.text in box.params:
+        if i > 0 and toks[i - 1].text == "again":
+            found.append(Occurrence(tok, "label", False, where))
+        elif box is not None and tok.text in box.params:
             found.append(Occurrence(tok, "param", False, where))
         elif box is not None and tok.text in saved.get(where, ()):
             found.append(Occurrence(tok, "tensor", False, where))

@@ -16,7 +16,7 @@ from archc.errors import Diagnostic, Span
 from archc.lsp.document import Container, DocumentIndex, LayerRecord, Occurrence, Pos, Token
 
 KEYWORDS = ("network", "block", "input", "defaults", "residual", "shortcut", "concat", "branch",
-            "side", "if", "else")
+            "side", "again", "if", "else")
 
 
 # ---- conversions ----------------------------------------------------------------------------

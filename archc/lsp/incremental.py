@@ -1,5 +1,6 @@
 """Incremental parsing: a file is a sequence of independent top-level constructs (`network`,
-`block`, `defaults`, `include`); after an edit only those whose text or position changed are parsed again.
+`block`, `defaults`, `include`); after an edit only those whose text or position changed are
+parsed again.
 
 Each construct is parsed alone, padded with newlines and spaces so that its spans are the ones
 a whole-file parse gives, and the parts are joined in file order as the parser's own `start`
