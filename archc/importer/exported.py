@@ -117,7 +117,7 @@ class Untranslatable(Exception):
     """An operation the translation cannot express (its message says why, if it knows)."""
 
 
-IDENTITY = {"clone", "contiguous", "alias", "detach", "lift_fresh_copy", "dropout_"}
+IDENTITY = {"clone", "contiguous", "alias", "detach", "lift_fresh_copy"}
 
 
 class Translation:
@@ -177,15 +177,13 @@ class Translation:
         self.used_state: set[str] = set()
         live = self._live()
         groups = self._groups(live)
-        done: set[fx.Node] = set()
         self.env[self.x] = graph.placeholder("x")
         for node in self.ep.graph.nodes:
-            if node not in live or node in done or node.op != "call_function":
+            if node not in live or node.op != "call_function":
                 continue
             group = groups.get(node)
             if group is not None:
-                done |= set(group.nodes)
-                self._group(group)
+                self._emit(group, node)
             else:
                 self._single(node)
         out = self.output.args[0]
@@ -246,38 +244,59 @@ class Translation:
                 out[node] = group
         return out
 
-    def _group(self, group: Group) -> None:
+    def _plan(self, group: Group) -> None:
+        """Decide once per module call: one `call_module` (emitted where its output is
+        computed), each operation on its own, or a problem."""
         ops = [n for n in group.nodes if not self._identity(n)]
-        forms = {}
         for node in ops:
             try:
-                forms[node] = self.form(node)
+                group.forms[node] = self.form(node)
             except Untranslatable as exc:
-                forms[node] = exc
+                group.forms[node] = exc
+        forms = group.forms
         stateful = [n for n in ops if isinstance(forms[n], Form) and forms[n].stateful]
         short = group.cls.rsplit(".", 1)[-1]
+        group.plan = "each"
         if len(ops) == 1 and isinstance(forms[ops[0]], Form) and forms[ops[0]].module:
             form = forms[ops[0]]
             owner = _owner(form)
             if (owner == group.path and form.stateful) or (
                     not form.stateful and type(form.module).__name__ == short):
-                self._call_module(group, ops[0], form.module, form)
+                self._as_module(group, ops[0], form.module, form)
                 return
             if form.stateful:
+                group.plan = "failed"
                 self._problem(ops[0], f"`{_op(ops[0])}` reads the parameters of `{owner}` "
                                       "directly (archc writes a layer as its own module)")
                 return
         if stateful:
             module = self._collapse(group, [forms[n] for n in stateful])
             if module is None:
+                group.plan = "failed"
                 names = ", ".join(f"`{_op(n)}`" for n in ops)
                 self._problem(ops[-1], f"the {short} runs {names}; archc maps a module with "
                                        "parameters only as one layer")
                 return
-            self._call_module(group, stateful[0], module, forms[stateful[0]])
+            self._as_module(group, stateful[0], module, forms[stateful[0]])
+
+    def _as_module(self, group: Group, node, module: nn.Module, form: Form) -> None:
+        inputs, outputs = self._io(group)
+        if len(inputs) != 1 or len(outputs) != 1:
+            group.plan = "failed"
+            self._problem(node, f"the module takes {len(inputs)} tensors and returns "
+                                f"{len(outputs)}; archc layers map one tensor to one")
             return
-        for node in group.nodes:
-            self._single(node, forms.get(node))
+        group.plan = "module"
+        group.module, group.form, group.input, group.anchor = module, form, inputs[0], outputs[0]
+        group.first = node
+
+    def _emit(self, group: Group, node) -> None:
+        if group.plan is None:
+            self._plan(group)
+        if group.plan == "each":
+            self._single(node, group.forms.get(node))
+        elif group.plan == "module" and node is group.anchor:
+            self._call_module(group)
 
     def _collapse(self, group: Group, forms: list[Form]) -> nn.Module | None:
         """A subclass of a torch layer that wraps its one operation in others of its own
@@ -293,16 +312,11 @@ class Translation:
         module.__dict__.update(forms[0].module.__dict__)
         return module
 
-    def _call_module(self, group: Group, node, module: nn.Module, form: Form) -> None:
-        inputs, outputs = self._io(group)
-        if len(inputs) != 1 or len(outputs) != 1:
-            self._problem(node, f"the module takes {len(inputs)} tensors and returns "
-                                f"{len(outputs)}; archc layers map one tensor to one")
-            return
-        self._place(group.path, module, form)
-        new = self.graph.call_module(group.path, (self._value(inputs[0]),))
+    def _call_module(self, group: Group) -> None:
+        self._place(group.path, group.module, group.form)
+        new = self.graph.call_module(group.path, (self._value(group.input),))
         new.meta["nn_module_stack"] = {k: (p, c) for k, p, c in group.stack}
-        new.meta["stack_trace"] = node.meta.get("stack_trace")
+        new.meta["stack_trace"] = group.first.meta.get("stack_trace")
         for member in group.nodes:
             self.env[member] = new
             if _mutates(member):
@@ -505,6 +519,13 @@ class Group:
     cls: str
     stack: list
     nodes: list
+    forms: dict = field(default_factory=dict)
+    plan: str | None = None  # "module", "each" or "failed"
+    module: nn.Module | None = None
+    form: Form | None = None
+    input: Any = None
+    anchor: Any = None
+    first: Any = None
 
 
 # ---- helpers -----------------------------------------------------------------------------
@@ -807,7 +828,7 @@ def dropout(t: Translation, node, a: dict) -> Form:
     if a.get("train"):
         raise Untranslatable("dropout in training mode (export the model after .eval())")
     p = float(a["p"])
-    return Form(nn.Dropout(p), function=F.dropout, args=(a["input"], p),
+    return Form(nn.Dropout(p), function=F.dropout, args=(node.args[0], p),
                 kwargs={"training": False})
 
 
@@ -825,7 +846,11 @@ def view(t: Translation, node, a: dict) -> Form:
 
 
 def permute(t: Translation, node, a: dict) -> Form:
-    return Form(function="permute", args=(a["self"], *[int(d) for d in a["dims"]]))
+    dims = [int(d) for d in a["dims"]]
+    # torchvision's Permute module, the class the alias table names (within its own scope)
+    cls = _resolve("torchvision.ops.misc.Permute")
+    return Form(cls(dims) if cls is not None else None, function="permute",
+                args=(a["self"], *dims))
 
 
 def transpose(t: Translation, node, a: dict) -> Form:
@@ -902,7 +927,7 @@ HANDLERS: dict[str, Callable[[Translation, Any, dict], Form]] = {
     "elu": elu, "elu_": elu, "softmax": softmax, "_softmax": softmax,
     "max_pool2d": max_pool2d, "max_pool2d_with_indices": max_pool2d, "avg_pool2d": avg_pool2d,
     "adaptive_avg_pool2d": adaptive_pool, "_adaptive_avg_pool2d": adaptive_pool,
-    "adaptive_max_pool2d": adaptive_pool, "mean": mean, "dropout": dropout,
+    "adaptive_max_pool2d": adaptive_pool, "mean": mean, "dropout": dropout, "dropout_": dropout,
     "flatten": flatten, "view": view, "reshape": view, "_unsafe_view": view,
     "permute": permute, "transpose": transpose, "clone": contiguous, "contiguous": contiguous,
     "add": add, "add_": add, "mul": mul, "mul_": mul, "cat": cat, "concat": cat,
