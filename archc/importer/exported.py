@@ -45,6 +45,10 @@ F = nn.functional
 Shape = tuple[int, ...]
 
 
+class ProgramError(ValueError):
+    """The file is no exported program, or not one for the input asked for."""
+
+
 def load_program(path: str):
     """The ExportedProgram in `path`; any failure is an ImportFailure (torch.export.load logs a
     traceback of its own before trying an older format: silenced)."""
@@ -56,11 +60,11 @@ def load_program(path: str):
             warnings.simplefilter("ignore")
             return torch.export.load(path)
     except FileNotFoundError:
-        raise ImportFailure([Problem(f"no such file: {path}", "", "")]) from None
+        raise ProgramError("no such file") from None
     except Exception as exc:  # a zip that is not an archive, a truncated file, a newer schema
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ImportFailure([Problem(f"{path} is not a torch.export archive torch "
-                                     f"{torch.__version__} can read ({reason})", "", "")]) from None
+        raise ProgramError(f"not a torch.export archive that torch {torch.__version__} can read "
+                           f"({reason})") from None
     finally:
         logger.setLevel(level)
 
@@ -71,10 +75,10 @@ def from_exported(program, input_shape: Shape | None = None, verify: bool = True
     translation = Translation(program)
     shape = translation.sample_shape()
     if input_shape is not None and tuple(input_shape) != shape:
-        raise ImportFailure([Problem(
+        raise ProgramError(
             f"the program was exported for a {'x'.join(map(str, shape))} input, not "
             f"{'x'.join(map(str, input_shape))} (an exported program is fixed to its shapes; "
-            "leave out --input)", "", "")])
+            "leave out --input)")
     gm, model = translation.run()
     if verify:
         translation.compare(gm)
@@ -111,6 +115,10 @@ class Form:
     @property
     def stateful(self) -> bool:
         return any(self.state.values())
+
+
+class _Missing(Exception):
+    """An operand whose operation was not translated."""
 
 
 class Untranslatable(Exception):
@@ -182,10 +190,14 @@ class Translation:
             if node not in live or node.op != "call_function":
                 continue
             group = groups.get(node)
-            if group is not None:
-                self._emit(group, node)
-            else:
-                self._single(node)
+            try:
+                if group is not None:
+                    self._emit(group, node)
+                else:
+                    self._single(node)
+            except _Missing as exc:  # follows from a problem already listed, else internal
+                if not self.problems:
+                    self._problem(node, f"internal: `{exc}` used before it is computed")
         out = self.output.args[0]
         out = out[0] if isinstance(out, (tuple, list)) else out
         if not self.problems:
@@ -390,11 +402,14 @@ class Translation:
         name = _packet(node)
         if name in IDENTITY:
             src = node.args[0] if node.args else None
-            if name in ("clone", "contiguous") and _packet(src) == "transpose":
-                return False  # view -> transpose -> contiguous -> view: a channel shuffle
-            return True
+            # view -> transpose -> contiguous -> view is a channel shuffle: keep that one
+            return not (name in ("clone", "contiguous") and _packet(src) == "transpose")
         if node.target is operator.getitem:
             return node.args[1] == 0 and _packet(node.args[0]) in TUPLES
+        if name in ("view", "reshape", "_unsafe_view", "flatten"):  # one that changes nothing
+            before, after = node.args[0].meta.get("val"), node.meta.get("val")
+            return (before is not None and after is not None
+                    and tuple(before.shape) == tuple(after.shape))
         return False
 
     def _arg(self, value):
@@ -415,8 +430,7 @@ class Translation:
             new = self.graph.get_attr(name)
             self.env[node] = new
             return new
-        raise ImportFailure([Problem(f"internal: `{node.name}` used before it is computed",
-                                     "", "")])
+        raise _Missing(node.name)
 
     def _problem(self, node, what: str) -> None:
         stack = _stack(node)
@@ -461,7 +475,8 @@ class Translation:
             if attr in module._parameters or attr in module._buffers:
                 continue
             if name in self.parameters:
-                module.register_parameter(attr, nn.Parameter(torch.empty_like(tensor, device="meta")))
+                empty = torch.empty_like(tensor, device="meta")
+                module.register_parameter(attr, nn.Parameter(empty, tensor.requires_grad))
             else:
                 module.register_buffer(attr, torch.empty_like(tensor, device="meta"))
         try:
@@ -761,6 +776,10 @@ def hardtanh(t: Translation, node, a: dict) -> Form:
     return Form(nn.ReLU6(), function=F.relu6, args=(node.args[0],))
 
 
+def relu6(t: Translation, node, a: dict) -> Form:
+    return Form(nn.ReLU6(), function=F.relu6, args=(node.args[0],))
+
+
 def gelu(t: Translation, node, a: dict) -> Form:
     approximate = a.get("approximate", "none")
     return Form(nn.GELU(approximate), function=F.gelu if approximate == "none" else None,
@@ -922,7 +941,8 @@ HANDLERS: dict[str, Callable[[Translation, Any, dict], Form]] = {
     "hardsigmoid": _simple(nn.Hardsigmoid, F.hardsigmoid),
     "hardsigmoid_": _simple(nn.Hardsigmoid, F.hardsigmoid),
     "mish": _simple(nn.Mish, F.mish), "mish_": _simple(nn.Mish, F.mish),
-    "hardtanh": hardtanh, "hardtanh_": hardtanh, "clamp": hardtanh,
+    "hardtanh": hardtanh, "hardtanh_": hardtanh, "clamp": hardtanh, "relu6": relu6,
+    "relu6_": relu6,
     "gelu": gelu, "gelu_": gelu, "leaky_relu": leaky_relu, "leaky_relu_": leaky_relu,
     "elu": elu, "elu_": elu, "softmax": softmax, "_softmax": softmax,
     "max_pool2d": max_pool2d, "max_pool2d_with_indices": max_pool2d, "avg_pool2d": avg_pool2d,
@@ -937,4 +957,4 @@ HANDLERS: dict[str, Callable[[Translation, Any, dict], Form]] = {
 TUPLES = {"_native_batch_norm_legit_no_training", "max_pool2d_with_indices",
           "adaptive_max_pool2d", "native_layer_norm"}
 
-__all__ = ["from_exported", "load_program"]
+__all__ = ["ProgramError", "from_exported", "load_program"]
