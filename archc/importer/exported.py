@@ -186,6 +186,7 @@ class Translation:
         live = self._live()
         groups = self._groups(live)
         self.env[self.x] = graph.placeholder("x")
+        self.env[self.x].meta["_source"] = self.x
         for node in self.ep.graph.nodes:
             if node not in live or node.op != "call_function":
                 continue
@@ -213,7 +214,7 @@ class Translation:
     def _live(self) -> set:
         """Operations that depend on the input and reach the output; weight transforms (the
         transposed weight of an addmm) are read by the operation that uses them."""
-        depends = {self.x}
+        depends = self.depends = {self.x}
         for node in self.ep.graph.nodes:
             if node.op == "call_function" and any(a in depends for a in node.all_input_nodes):
                 depends.add(node)
@@ -329,6 +330,7 @@ class Translation:
         new = self.graph.call_module(group.path, (self._value(group.input),))
         new.meta["nn_module_stack"] = {k: (p, c) for k, p, c in group.stack}
         new.meta["stack_trace"] = group.first.meta.get("stack_trace")
+        new.meta["_source"] = group.anchor
         for member in group.nodes:
             self.env[member] = new
             if _mutates(member):
@@ -349,16 +351,7 @@ class Translation:
         return inputs, outputs
 
     def _dependent(self, node) -> bool:
-        todo, seen = [node], set()
-        while todo:
-            cur = todo.pop()
-            if cur is self.x:
-                return True
-            if cur in seen:
-                continue
-            seen.add(cur)
-            todo += cur.all_input_nodes
-        return False
+        return node in self.depends
 
     def _place(self, path: str, module: nn.Module, form: Form) -> None:
         if path in self.leaves and self.leaves[path] is not module:
@@ -394,6 +387,7 @@ class Translation:
         stack = _stack(node)
         new.meta["nn_module_stack"] = {k: (p, c) for k, p, c in stack}
         new.meta["stack_trace"] = node.meta.get("stack_trace")
+        new.meta["_source"] = node
         self.env[node] = new
         if _mutates(node):
             self.latest[node.args[0]] = node
@@ -428,6 +422,7 @@ class Translation:
             name = self.state_of[node.name]
             self.used_state.add(name)
             new = self.graph.get_attr(name)
+            new.meta["_source"] = node
             self.env[node] = new
             return new
         raise _Missing(node.name)
@@ -501,6 +496,13 @@ class Translation:
         return (int(name), first) if name.isdigit() else (1 << 30, first)
 
     def _shapes(self, gm: fx.GraphModule) -> None:
+        """Every value's shape: the program's own record of it where all sizes are static
+        (no second propagation), else propagated on fake tensors at the example's shape."""
+        metas = {n: _recorded(n.meta.get("_source")) for n in gm.graph.nodes if n.op != "output"}
+        if all(m is not None for m in metas.values()):
+            for node, meta in metas.items():
+                node.meta["tensor_meta"] = meta
+            return
         from torch._subclasses.fake_tensor import FakeTensorMode
         from torch.fx.passes.shape_prop import ShapeProp
 
@@ -525,6 +527,24 @@ class Translation:
                                                           atol=1e-5 * max(scale, 1.0)):
             raise ImportFailure([Problem("internal: the rebuilt network computes other values "
                                          "than the program", "", "")])
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A value's shape and dtype as the importer reads them (like fx's TensorMetadata)."""
+
+    shape: torch.Size
+    dtype: torch.dtype
+
+
+def _recorded(node) -> Any:
+    val = node.meta.get("val") if isinstance(node, fx.Node) else None
+    values = val if isinstance(val, (list, tuple)) else [val]
+    if not values or any(not isinstance(v, torch.Tensor) for v in values) or any(
+            not isinstance(d, int) for v in values for d in v.shape):
+        return None
+    metas = [Recorded(torch.Size(v.shape), v.dtype) for v in values]
+    return tuple(metas) if isinstance(val, (list, tuple)) else metas[0]
 
 
 @dataclass
