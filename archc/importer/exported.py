@@ -183,7 +183,7 @@ class Translation:
         self.latest: dict[fx.Node, fx.Node] = {}  # a tensor mutated in place -> its new value
         self.leaves: dict[str, nn.Module] = {}
         self.used_state: set[str] = set()
-        live = self._live()
+        live = self.live = self._live()
         groups = self._groups(live)
         self.env[self.x] = graph.placeholder("x")
         self.env[self.x].meta["_source"] = self.x
@@ -279,8 +279,9 @@ class Translation:
                 return
             if form.stateful:
                 group.plan = "failed"
-                self._problem(ops[0], f"`{_op(ops[0])}` reads the parameters of `{owner}` "
-                                      "directly (archc writes a layer as its own module)")
+                self._problem(ops[0], f"`{_op(ops[0])}` reads the parameters of module "
+                                      f"`{owner or '<root>'}` directly (archc writes a layer "
+                                      "as a module of its own)")
                 return
         if stateful:
             module = self._collapse(group, [forms[n] for n in stateful])
@@ -346,7 +347,9 @@ class Translation:
                     if arg.op == "call_function" and not self._dependent(arg):
                         continue
                     inputs.append(arg)
-            if any(u not in members for u in node.users) and node not in outputs:
+            outside = [u for u in node.users if u not in members and (
+                u in self.live or u.op == "output")]
+            if outside and node not in outputs:
                 outputs.append(node)
         return inputs, outputs
 
@@ -375,7 +378,8 @@ class Translation:
         if isinstance(form, Exception) or form.function is None or form.stateful:
             why = f": {form}" if isinstance(form, Exception) and str(form) else ""
             if isinstance(form, Form) and form.stateful:
-                why = f": it reads `{_owner(form)}`'s parameters directly"
+                why = (f": it reads the parameters of module `{_owner(form) or '<root>'}` "
+                       "directly (archc writes a layer as a module of its own)")
             self._problem(node, f"unsupported operation `{_op(node)}`{why}")
             return
         args = tuple(self._arg(a) for a in form.args)
