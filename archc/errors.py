@@ -161,8 +161,26 @@ def fail(code: Code, message: str, span: Span | None, hint: str | None = None) -
     return ArchcError([Diagnostic(code, message, span, hint)])
 
 
+# Control characters from a spec or a file name would reach the user's terminal (an escape
+# sequence can retitle it, hide text or fake output) or a CI log: each is shown as one visible
+# character instead (U+2400 control pictures; U+FFFD for C1 controls and the bidirectional
+# overrides of "Trojan Source"), one for one so that the caret stays under its column.
+_VISIBLE = {code: 0x2400 + code for code in range(0x20) if code != 0x0A}
+_VISIBLE |= {0x7F: 0x2421} | {code: 0xFFFD for code in range(0x80, 0xA0)}
+_VISIBLE |= {code: 0xFFFD for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def visible(text: str) -> str:
+    """`text` with every control character (but newlines) replaced by a visible stand-in."""
+    return text.translate(_VISIBLE)
+
+
 def render(diag: Diagnostic, sources: dict[str, str]) -> str:
     """`file:line:col: error[CODE]: message`, the source line, a caret, then notes and hint."""
+    return visible(_render(diag, sources))
+
+
+def _render(diag: Diagnostic, sources: dict[str, str]) -> str:
     where = str(diag.span) if diag.span else "<unknown>"
     lines = [f"{where}: {diag.severity}[{diag.code.value}]: {diag.message}"]
     if diag.span is not None:

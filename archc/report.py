@@ -89,59 +89,6 @@ def totals_lines(a: Analysis, view: View = View()) -> list[tuple[str, str]]:
     return lines
 
 
-def to_table(a: Analysis, view: View = View(), ascii_only: bool = False):
-    """A rich renderable: the layer table, totals, side outputs and 1x1 bottlenecks."""
-    from rich import box
-    from rich.console import Group
-    from rich.table import Table
-
-    table = Table(title=f"{a.network}  input {fmt_shape(a.input)}", box=box.ASCII
-                  if ascii_only else box.SIMPLE_HEAD, title_justify="left",
-                  pad_edge=ascii_only)  # without side borders, edge padding only costs width
-    cells = rows(a, view)
-    for index, column in enumerate(Column):
-        _add_column(table, TITLES[column], [r[index] for r in cells],
-                    whole=column not in (Column.NAME, Column.KIND),
-                    right=column in NUMERIC)
-    for row in cells:
-        table.add_row(*row)
-    totals = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
-    for label, value in totals_lines(a, view):
-        totals.add_row(label, value)
-    parts = [table, totals]
-    if a.bottlenecks:
-        parts.append(_bottleneck_table(a, view, box.ASCII if ascii_only else box.SIMPLE_HEAD))
-    return Group(*parts)
-
-
-def _bottleneck_table(a: Analysis, view: View, style):
-    from rich import box
-    from rich.table import Table
-
-    table = Table(title="1x1 bottlenecks", box=style, title_justify="left",
-                  pad_edge=style is box.ASCII)
-    cells = [[b.name, b.reduce, f"{b.direct_macs * view.batch:,}",
-              f"{b.bottleneck_macs * view.batch:,}", f"{b.ratio:.2f}x"] for b in a.bottlenecks]
-    titles = ("Conv", "After 1x1", "Direct MACs", "With bottleneck", "Saving")
-    for index, title in enumerate(titles):
-        _add_column(table, title, [r[index] for r in cells], whole=index >= 2, right=index >= 2)
-    for row in cells:
-        table.add_row(*row)
-    return table
-
-
-def _add_column(table, title: str, values: list[str], whole: bool, right: bool) -> None:
-    """Numbers and shapes are never cut or wrapped: a narrow terminal folds the layer names and
-    kinds instead (a name split over two lines still reads; `118,013…` does not)."""
-    justify = "right" if right else "left"
-    if whole:
-        width = max((len(v) for v in values), default=0)
-        table.add_column(title, justify=justify, no_wrap=True, min_width=width)
-    else:  # text: at least a few characters a line, so that a folded name stays readable
-        width = min(max((len(v) for v in values), default=0), 7)
-        table.add_column(title, justify=justify, overflow="fold", min_width=width)
-
-
 def to_dict(a: Analysis, view: View = View()) -> dict[str, Any]:
     """The stable JSON document (schema in the README)."""
     b = view.batch

@@ -108,6 +108,22 @@ def test_build_to_a_bad_path_is_a_usage_error(tmp_path, out: str) -> None:
     assert list((tmp_path / "folder").iterdir()) == []
 
 
+@pytest.mark.parametrize("target", ["the spec", "a link to it", "an included file"])
+def test_build_never_writes_over_its_own_sources(tmp_path, target: str) -> None:
+    (tmp_path / "blocks.arch").write_text(
+        "block stem(c) {\n  conv(c, k=3, p=1) relu\n}\n", encoding="utf-8")
+    spec = tmp_path / "net.arch"
+    spec.write_text('include "blocks.arch"\nnetwork Net {\n  input 3x8x8\n  stem(4)\n'
+                    '  global_avgpool flatten linear(2)\n}\n', encoding="utf-8")
+    (tmp_path / "link.arch").symlink_to(spec)
+    out = {"the spec": "net.arch", "a link to it": "link.arch",
+           "an included file": "blocks.arch"}[target]
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    done = archc_cli("build", "net.arch", "--no-verify", "-o", out, cwd=tmp_path)
+    assert "which the spec is read from" in _one_line_error(done, 2)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
 def _device(tmp_path, name: str, major: int, minor: int):
     """A private copy of a device node (never the system's: a regression would replace it)."""
     if os.geteuid() != 0:
@@ -511,3 +527,21 @@ def test_render_to_a_device_writes_through_it(tmp_path) -> None:
     done = archc_cli("render", str(LENET), "--format", "svg", "-o", str(null))
     assert done.returncode == 0, done.stderr
     assert stat.S_ISCHR(null.lstat().st_mode)
+
+
+# ---- terminal escapes: nothing from a spec or a file name reaches the terminal raw ------------
+
+@pytest.mark.parametrize("command", ["check", "lint"])
+def test_control_characters_are_shown_not_sent_to_the_terminal(tmp_path, command: str) -> None:
+    name = "net\x1b]0;owned\x07.arch"  # an OSC sequence: would retitle the terminal
+    (tmp_path / name).write_text("network N {\n  input 3x8x8  # \x1b[2J\u202e\n"
+                                 "  conv(4, k=3) \x1b[8mconv(0, k=1)\n}\n", encoding="utf-8")
+    done = archc_cli(command, name, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    shown = done.stdout + done.stderr  # lint reports on stdout, check on stderr
+    assert not any(ch in shown for ch in "\x1b\x07\u202e"), repr(shown)
+    # each control character became one visible character, so the caret stays under its column
+    source_line, caret_line = shown.splitlines()[2:4]
+    assert "␛[8mconv" in source_line, source_line
+    assert source_line[caret_line.index("^")] == "␛"
+    assert shown.startswith("net␛]0;owned␇.arch:3:")

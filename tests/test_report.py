@@ -7,27 +7,21 @@ import io
 import json
 
 import pytest
-from rich.console import Console
 
 import archc
 from archc import report
+from archc.insight.summary import params_table
 from tests.conftest import ROOT
 from tests.test_zoo import FIGURES
 
 CASES = ["lenet5", "inception", "bottleneck", "unet_small"]
 
 
-def render_table(analysis, view: report.View | None = None) -> str:
-    view = view or report.View()
-    console = Console(file=io.StringIO(), width=120, color_system=None)
-    console.print(report.to_table(analysis, view, ascii_only=True))
-    return console.file.getvalue()
-
-
 @pytest.mark.parametrize("name", CASES)
 def test_golden_reports(name, golden):
-    analysis = archc.load(ROOT / f"examples/{name}.arch").analysis
-    golden(f"report/{name}.txt", render_table(analysis))
+    model = archc.load(ROOT / f"examples/{name}.arch")
+    analysis = model.analysis
+    golden(f"report/{name}.txt", params_table(model, width=120, ascii_only=True))
     golden(f"report/{name}.json", report.to_json(analysis) + "\n")
     golden(f"report/{name}.md", report.to_markdown(analysis))
     golden(f"report/{name}.csv", report.to_csv(analysis))
@@ -88,9 +82,10 @@ def test_csv_parses_back():
 
 @pytest.mark.independent
 def test_bottleneck_section_reproduces_the_seeds():
-    analysis = archc.load(ROOT / "examples/bottleneck.arch", network="Bottleneck").analysis
+    model = archc.load(ROOT / "examples/bottleneck.arch", network="Bottleneck")
+    analysis = model.analysis
     (entry,) = analysis.bottlenecks
     assert (entry.direct_macs, entry.bottleneck_macs) == (120_422_400, 12_443_648)  # E44/E45
     assert round(entry.ratio, 2) == 9.68
-    assert "9.68x" in render_table(analysis)
+    assert "9.68x" in params_table(model)
     assert json.loads(report.to_json(analysis))["bottlenecks"][0]["ratio"] == 9.6774

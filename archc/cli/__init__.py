@@ -12,7 +12,7 @@ from typing import NoReturn
 import click
 
 from archc._version import __version__
-from archc.errors import ArchcError, Diagnostic, render
+from archc.errors import ArchcError, Diagnostic, render, visible
 
 EXIT_SPEC_ERROR = 1
 
@@ -74,12 +74,13 @@ def load_or_exit(path: str, network: str | None, input_shape: str | None,
     except ArchcError as exc:
         print_diagnostics(exc.diagnostics, sources)
         count = sum(d.is_error for d in exc.diagnostics)
-        click.echo(f"{path}: {count} error{'s' * (count != 1)}", err=True)
+        click.echo(visible(f"{path}: {count} error{'s' * (count != 1)}"), err=True)
         sys.exit(EXIT_SPEC_ERROR)
     networks = [net.name for net in model.spec.networks]
     if network is None and len(networks) > 1:
-        click.echo(f"note: {path} defines {len(networks)} networks ({', '.join(networks)}); "
-                   f"using the last, {networks[-1]} (choose with --network)", err=True)
+        click.echo(visible(f"note: {path} defines {len(networks)} networks "
+                           f"({', '.join(networks)}); using the last, {networks[-1]} "
+                           "(choose with --network)"), err=True)
     return model, sources
 
 
@@ -99,7 +100,7 @@ input_option = click.option("--input", "input_shape", metavar="CxHxW",
 
 def fail(message: str, status: int) -> NoReturn:
     """One line on stderr, then exit: for problems with paths rather than with specs."""
-    click.echo(f"archc: {message}", err=True)
+    click.echo(visible(f"archc: {message}"), err=True)
     sys.exit(status)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
 import sys
 
 import click
@@ -18,7 +20,7 @@ from archc.cli import (
     print_diagnostics,
     spec_argument,
 )
-from archc.errors import ArchcError
+from archc.errors import ArchcError, visible
 
 EXIT_USAGE = 2
 # Verification instantiates and runs every layer in PyTorch, ~1-3 ms each (a 20,000-layer
@@ -35,6 +37,15 @@ def _check_output(output: str) -> None:
         check_writable(output)
     except OSError as exc:
         fail(f"cannot write {output or repr(output)}: {exc.strerror or exc}", EXIT_USAGE)
+
+
+def _refuse_overwriting_sources(output: str, sources: list[str]) -> None:
+    """`-o` naming the spec (or a file it includes) would replace the source with Python."""
+    for source in dict.fromkeys(sources):
+        with contextlib.suppress(OSError):
+            if source != "-" and os.path.samefile(output, source):
+                fail(f"cannot write {output}: it is {source}, which the spec is read from; "
+                     "name a .py file for the module, e.g. -o model.py", EXIT_USAGE)
 
 
 INSTALL_TORCH = "Install it to verify: pip install torch (or the `torch` extra of archc-cnn)."
@@ -71,6 +82,8 @@ def build(spec: str, output: str, network: str | None, input_shape: str | None,
     if verify and not has_torch:
         raise click.UsageError(f"--verify needs PyTorch, which is not installed. {INSTALL_TORCH}")
     model, sources = load_or_exit(spec, network, input_shape, max_layers)
+    if output != "-":
+        _refuse_overwriting_sources(output, [spec, *(b.span.file for b in model.spec.blocks)])
     status = "not verified (--no-verify)"
     layers = len(model.analysis.layers)
     if verify is not False and layers > MAX_VERIFY_LAYERS:
@@ -102,5 +115,5 @@ def build(spec: str, output: str, network: str | None, input_shape: str | None,
     status = ("verified against the analyzer" if verify
               else status if has_torch
               else f"not verified: PyTorch is not installed. {INSTALL_TORCH}")
-    click.echo(f"wrote {output}: class {generated.class_name}, "
-               f"{model.analysis.totals.params:,} parameters, {status}", err=True)
+    click.echo(visible(f"wrote {output}: class {generated.class_name}, "
+                       f"{model.analysis.totals.params:,} parameters, {status}"), err=True)

@@ -17,6 +17,7 @@ from archc.cli import (
     print_diagnostics,
     spec_argument,
 )
+from archc.errors import visible
 
 
 @click.command()
@@ -39,7 +40,7 @@ def check(spec: str, network: str | None, input_shape: str | None, max_layers: i
     print_diagnostics(warnings, sources)
     if strict and warnings:  # a failed check prints no success line
         count = len(warnings)
-        click.echo(f"{spec}: {count} warning{'s' * (count != 1)} (--strict)", err=True)
+        click.echo(visible(f"{spec}: {count} warning{'s' * (count != 1)} (--strict)"), err=True)
         sys.exit(EXIT_SPEC_ERROR)
     click.echo(summary_line(model.analysis, View(batch)))
 

@@ -20,7 +20,7 @@ from archc.cli import (
     parse_dims,
     print_diagnostics,
 )
-from archc.errors import ArchcError
+from archc.errors import ArchcError, visible
 
 
 @click.command("diff")
@@ -115,5 +115,5 @@ def _load(name: str, text: str, network, dims, max_layers):
         return loads(text, name, network, dims, limits)
     except ArchcError as exc:
         print_diagnostics(exc.diagnostics, {name: text})
-        click.echo(f"{name}: the spec has errors", err=True)
+        click.echo(visible(f"{name}: the spec has errors"), err=True)
         sys.exit(EXIT_SPEC_ERROR)

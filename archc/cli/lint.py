@@ -9,7 +9,7 @@ import click
 
 from archc.cli import EXIT_SPEC_ERROR, print_diagnostics, use_color
 from archc.config import ConfigError
-from archc.errors import ArchcError
+from archc.errors import ArchcError, visible
 
 FORMATS = ("text", "json", "github", "sarif", "junit")  # = archc.lint.output.FORMATS (kept
 # here so that `archc --help` does not import the output module)
@@ -193,9 +193,9 @@ def _write(path: str, text: str) -> bool:
     try:
         write_file(path, text)
     except OSError as exc:
-        click.echo(f"archc: cannot write {path}: {exc.strerror or exc}", err=True)
+        click.echo(visible(f"archc: cannot write {path}: {exc.strerror or exc}"), err=True)
         return False
-    click.echo(f"reformatted {path}", err=True)
+    click.echo(visible(f"reformatted {path}"), err=True)
     return True
 
 

@@ -44,7 +44,7 @@ def render(spec: str, output: str | None, fmt: str | None, expand: str | None, d
 
     A spec with errors is drawn up to them, the failing layers marked, and exits 1.
     """
-    from archc.errors import ArchcError
+    from archc.errors import ArchcError, visible
     from archc.expand import Limits
     from archc.render import render_source
 
@@ -73,8 +73,8 @@ def render(spec: str, output: str | None, fmt: str | None, expand: str | None, d
     if not result.ok:
         count = sum(d.is_error for d in result.diagnostics)
         where = output or "the picture"
-        click.echo(f"{spec}: {count} error{'s' * (count != 1)} (drawn up to them in {where})",
-                   err=True)
+        click.echo(visible(f"{spec}: {count} error{'s' * (count != 1)} "
+                           f"(drawn up to them in {where})"), err=True)
         sys.exit(EXIT_SPEC_ERROR)
 
 

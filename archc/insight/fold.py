@@ -46,7 +46,10 @@ class Row:
 
     @property
     def macs(self) -> int:
-        return sum(r.macs for r in self.layers if r.side is None)
+        """A side head's own MACs on its rows; a row mixing main path and heads counts the main
+        path's, as the totals do."""
+        main = [r.macs for r in self.layers if r.side is None]
+        return sum(main) if main else sum(r.macs for r in self.layers)
 
     @property
     def last(self) -> LayerStats:

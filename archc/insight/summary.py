@@ -29,8 +29,7 @@ def params_table(model: Model, view: View | None = None, depth: int | None = Non
     lines += render(cols, cells, width, ascii_only)
     lines.append("")
     totals = [*totals_lines(a, view), _training_line(model, view)]
-    label_width = max(len(label) for label, _ in totals)
-    lines += [f"{label.ljust(label_width)}  {value}" for label, value in totals]
+    lines += _totals(totals, width)
     if a.bottlenecks:
         lines += ["", "1x1 bottlenecks"]
         b_cols = [Col("Conv", wrap=1), Col("After 1x1", wrap=2), Col("Direct MACs", numeric=True),
@@ -39,6 +38,22 @@ def params_table(model: Model, view: View | None = None, depth: int | None = Non
                                   f"{b.bottleneck_macs * view.batch:,}", f"{b.ratio:.2f}x"]
                                  for b in a.bottlenecks], width, ascii_only)
     return "\n".join(lines) + "\n"
+
+
+def _totals(totals: list[tuple[str, str]], width: int | None) -> list[str]:
+    """`label  value` lines; a value longer than the width wraps between words, under itself
+    (a number is one word, so it is never split)."""
+    import textwrap
+
+    label_width = max(len(label) for label, _ in totals)
+    room = max(20, width - label_width - 2) if width else None
+    lines = []
+    for label, value in totals:
+        parts = (textwrap.wrap(value, room, break_long_words=False, break_on_hyphens=False)
+                 if room else [value])
+        lines.append(f"{label.ljust(label_width)}  {parts[0]}")
+        lines += [f"{'':{label_width}}  {part}" for part in parts[1:]]
+    return lines
 
 
 def _cells(row: Row, total: int, view: View, times: str, fields) -> list[str]:

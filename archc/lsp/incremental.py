@@ -1,5 +1,5 @@
 """Incremental parsing: a file is a sequence of independent top-level constructs (`network`,
-`block`, `defaults`); after an edit only those whose text or position changed are parsed again.
+`block`, `defaults`, `include`); after an edit only those whose text or position changed are parsed again.
 
 Each construct is parsed alone, padded with newlines and spaces so that its spans are the ones
 a whole-file parse gives, and the parts are joined in file order as the parser's own `start`
@@ -18,7 +18,7 @@ from archc.lsp.document import Token, tokens
 from archc.parse import parse_text
 
 MAX_TEXT = 200_000  # beyond this, one parse (the parser's element cap counts per parse)
-TOPLEVEL = ("network", "block", "defaults")
+TOPLEVEL = ("network", "block", "defaults", "include")
 
 
 def chunks(text: str) -> list[tuple[int, int, int, int]] | None:
@@ -28,10 +28,18 @@ def chunks(text: str) -> list[tuple[int, int, int, int]] | None:
     offsets = _line_offsets(text)
     found, depth, start = [], 0, None
     for tok in toks:
+        if start is not None and start.text == "include":  # `include "FILE"`: two tokens
+            if not tok.text.startswith('"'):
+                return None
+            found.append(_extent(start, tok, offsets))
+            start = None
+            continue
         if depth == 0 and start is None:
             if tok.text not in TOPLEVEL:
                 return None
             start = tok
+            if tok.text == "include":
+                continue
         if tok.text in "{(":
             depth += 1
         elif tok.text in "})":
@@ -78,7 +86,8 @@ class IncrementalParser:
             parts.append(part)
         return SpecFile.build(file=file, defaults=[d for p in parts for d in p.defaults],
                               blocks=[b for p in parts for b in p.blocks],
-                              networks=[n for p in parts for n in p.networks])
+                              networks=[n for p in parts for n in p.networks],
+                              includes=[i for p in parts for i in p.includes])
 
     def _part(self, piece: str, file: str, line: int, col: int) -> SpecFile | None:
         key = (file, line, col, piece)
