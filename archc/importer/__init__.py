@@ -5,4 +5,12 @@ from __future__ import annotations
 from archc.importer.api import from_torch, load_callable, load_exported
 from archc.importer.trace import ImportFailure
 
-__all__ = ["ImportFailure", "from_torch", "load_callable", "load_exported"]
+
+def from_exported(program, input_shape=None, verify: bool = True) -> str:
+    """The spec text of a torch.export ExportedProgram (see archc/importer/exported.py)."""
+    from archc.importer.exported import from_exported as _from_exported
+
+    return _from_exported(program, input_shape, verify)
+
+
+__all__ = ["ImportFailure", "from_exported", "from_torch", "load_callable", "load_exported"]
