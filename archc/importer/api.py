@@ -24,17 +24,23 @@ def from_torch(module: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224),
     if emitter.problems:
         raise ImportFailure(_unique(emitter.problems))
     name = _network_name(type(module).__name__)
-    dims = "x".join(str(d) for d in input_shape)
-    text = "\n\n".join([*renderer.defs, f"network {name} {{ input {dims} {render(body)} }}"])
+    text = spec_text(renderer.defs, name, input_shape, body)
+    if verify:
+        _verify(module, text)
+    return text
+
+
+def spec_text(defs: list[str], name: str, input_shape: tuple[int, ...], body) -> str:
+    """The formatted spec: block definitions and the network, with shared settings hoisted
+    into `defaults`, labels kept only where automatic names differ, short groups joined."""
     from archc.fmt import format_text
     from archc.importer.defaults import hoist_defaults, join_short_groups
     from archc.importer.labels import drop_redundant_labels
 
+    dims = "x".join(str(d) for d in input_shape)
+    text = "\n\n".join([*defs, f"network {name} {{ input {dims} {render(body)} }}"])
     text = format_text(drop_redundant_labels(hoist_defaults(format_text(text + "\n"))))
-    text = format_text(join_short_groups(text))
-    if verify:
-        _verify(module, text)
-    return text
+    return format_text(join_short_groups(text))
 
 
 def _network_name(name: str) -> str:

@@ -34,10 +34,10 @@ import torch
 import torch.fx as fx
 from torch import nn
 
-from archc.importer.api import _network_name, _unique, _unused, _verify
+from archc.importer.api import _network_name, _unique, _unused, _verify, spec_text
 from archc.importer.emit import Emitter, channel_shuffle
 from archc.importer.mapping import _no_arg_classes
-from archc.importer.render import Renderer, render
+from archc.importer.render import Renderer
 from archc.importer.trace import ImportFailure, Problem, user_line
 from archc.layers.aliases import KIND_ALIASES, TORCHVISION_ALIASES
 
@@ -89,12 +89,8 @@ def from_exported(program, input_shape: Shape | None = None, verify: bool = True
     _unused(model, emitter)
     if emitter.problems:
         raise ImportFailure(_unique(emitter.problems))
-    dims = "x".join(str(d) for d in shape)
     name = _network_name(translation.root_class.rsplit(".", 1)[-1])
-    text = "\n\n".join([*renderer.defs, f"network {name} {{ input {dims} {render(body)} }}"])
-    from archc.fmt import format_text
-
-    text = format_text(text + "\n")
+    text = spec_text(renderer.defs, name, tuple(shape), body)
     if verify:
         _verify(model, text)
     return text
