@@ -51,10 +51,13 @@ def measure_saved(model, dtype=torch.float32) -> int:
         storage = tensor.untyped_storage()
         if storage.data_ptr() not in state:
             storages[storage.data_ptr()] = storage.nbytes()
-        return tensor
+        # Only measured, never unpacked (no backward): returning the tensor itself would make
+        # a cycle through its grad_fn that Python's collector cannot see, and every network
+        # measured would stay in memory (16 GB over the zoo).
+        return None
 
     x = torch.randn(BATCH, *model.analysis.input, dtype=dtype)
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda packed: packed):
         net(x)
     return sum(storages.values())
 
