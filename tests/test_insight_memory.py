@@ -47,18 +47,22 @@ def measure_saved(model, dtype=torch.float32) -> int:
     state = {t.untyped_storage().data_ptr() for t in (*net.parameters(), *net.buffers())}
     storages: dict[int, int] = {}
 
+    kept: list = []  # alive until the forward ends, as autograd would keep them
+
     def pack(tensor):
         storage = tensor.untyped_storage()
         if storage.data_ptr() not in state:
             storages[storage.data_ptr()] = storage.nbytes()
-        # Only measured, never unpacked (no backward): returning the tensor itself would make
-        # a cycle through its grad_fn that Python's collector cannot see, and every network
-        # measured would stay in memory (16 GB over the zoo).
-        return None
+        # The graph gets an index, not the tensor: a tensor packed into its own grad_fn makes
+        # a cycle Python's collector cannot see, and every network measured stayed in memory.
+        kept.append(tensor)
+        return len(kept) - 1
 
     x = torch.randn(BATCH, *model.analysis.input, dtype=dtype)
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda packed: packed):
-        net(x)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda index: kept[index]):
+        out = net(x)
+    del out
+    kept.clear()
     return sum(storages.values())
 
 
