@@ -15,7 +15,14 @@ from archc.importer.trace import ImportFailure, Problem, trace
 def from_torch(module: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224),
                verify: bool = True) -> str:
     """The spec text of `module` on a per-sample input of `input_shape` (CxHxW)."""
-    gm = trace(module, input_shape)
+    return spec_from_graph(module, trace(module, input_shape), type(module).__name__,
+                           input_shape, verify)
+
+
+def spec_from_graph(module: nn.Module, gm, class_name: str, input_shape: tuple[int, ...],
+                    verify: bool) -> str:
+    """The spec of `module` from its traced graph `gm` (module calls and functions, shapes
+    propagated): blocks and constructs recovered, then checked by building it."""
     emitter = Emitter(module, gm)
     emitter.build_scopes()
     renderer = Renderer(emitter)
@@ -23,8 +30,7 @@ def from_torch(module: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224),
     _unused(module, emitter)
     if emitter.problems:
         raise ImportFailure(_unique(emitter.problems))
-    name = _network_name(type(module).__name__)
-    text = spec_text(renderer.defs, name, input_shape, body)
+    text = spec_text(renderer.defs, _network_name(class_name), input_shape, body)
     if verify:
         _verify(module, text)
     return text

@@ -34,10 +34,9 @@ import torch
 import torch.fx as fx
 from torch import nn
 
-from archc.importer.api import _network_name, _unique, _unused, _verify, spec_text
-from archc.importer.emit import Emitter, channel_shuffle
+from archc.importer.api import _unique, spec_from_graph
+from archc.importer.emit import channel_shuffle
 from archc.importer.mapping import _no_arg_classes
-from archc.importer.render import Renderer
 from archc.importer.trace import ImportFailure, Problem, user_line
 from archc.layers.aliases import KIND_ALIASES, TORCHVISION_ALIASES
 
@@ -82,18 +81,8 @@ def from_exported(program, input_shape: Shape | None = None, verify: bool = True
     gm, model = translation.run()
     if verify:
         translation.compare(gm)
-    emitter = Emitter(model, gm)
-    emitter.build_scopes()
-    renderer = Renderer(emitter)
-    body = renderer.flat(emitter.root, True)
-    _unused(model, emitter)
-    if emitter.problems:
-        raise ImportFailure(_unique(emitter.problems))
-    name = _network_name(translation.root_class.rsplit(".", 1)[-1])
-    text = spec_text(renderer.defs, name, tuple(shape), body)
-    if verify:
-        _verify(model, text)
-    return text
+    return spec_from_graph(model, gm, translation.root_class.rsplit(".", 1)[-1], tuple(shape),
+                           verify)
 
 
 # ---- what one ATen operation is ----------------------------------------------------------
