@@ -40,22 +40,30 @@ def round_trip(module: nn.Module, shape: tuple[int, ...]) -> str:
     module.eval()
     _randomise(module)
     text = archc.from_torch(module, shape)
+    check_spec(text, module, module.state_dict(), shape)
+    return text
+
+
+def check_spec(text: str, reference: nn.Module, state_dict: dict, shape: tuple[int, ...],
+               count_batch: int = 1) -> None:
+    """`text` is fmt- and lint-clean, its counts are PyTorch's on `reference` (MACs per sample,
+    counted on a batch of `count_batch`), and archc's module loads `state_dict` strictly and
+    computes `reference`'s outputs exactly."""
     assert format_text(text) == text, "not fmt-clean"
     errors = [d for d in lint_text(text) if d.is_error]
     assert not errors, errors
     model = archc.loads(text)
     x = torch.randn(2, *shape, generator=torch.Generator().manual_seed(0))
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        want = module(x[:1])
-    assert model.totals.params == sum(p.numel() for p in module.parameters())
-    assert model.totals.macs == counter.get_total_flops() // 2
+        want = reference(x[:count_batch])
+    assert model.totals.params == sum(p.numel() for p in reference.parameters())
+    assert model.totals.macs == counter.get_total_flops() // 2 // count_batch
     assert tuple(model.analysis.output) == tuple(want.shape[1:])
     built = archc.build_module(text)
-    built.load_state_dict(module.state_dict(), strict=True)  # same keys, no renaming
+    built.load_state_dict(state_dict, strict=True)  # same keys, no renaming
     built.eval()
     with torch.no_grad():
-        assert torch.equal(built(x), module(x))
-    return text
+        assert torch.equal(built(x), reference(x))
 
 
 # ---- hand-written modules ---------------------------------------------------------------

@@ -22,23 +22,11 @@ F = torch.nn.functional
 
 import archc  # noqa: E402
 from archc.cli import main  # noqa: E402
-from archc.fmt import format_text  # noqa: E402
-from archc.lint import lint_text  # noqa: E402
+from tests.test_importer import _randomise, check_spec  # noqa: E402
 
 FlopCounterMode = pytest.importorskip("torch.utils.flop_counter").FlopCounterMode
 CliRunner = pytest.importorskip("click.testing").CliRunner
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _randomise(model: nn.Module) -> None:
-    """Fresh batch norms are the identity in eval: give them statistics, so a skipped or
-    swapped one shows in the outputs."""
-    generator = torch.Generator().manual_seed(1)
-    for module in model.modules():
-        if isinstance(module, nn.modules.batchnorm._BatchNorm):
-            n = module.num_features
-            module.running_mean.copy_(torch.randn(n, generator=generator) * 0.1)
-            module.running_var.copy_(torch.rand(n, generator=generator) + 0.5)
 
 
 def export(module: nn.Module, shape: tuple[int, ...], path: Path, decompose: bool = False,
@@ -61,22 +49,9 @@ def round_trip(tmp_path: Path, module: nn.Module, shape: tuple[int, ...], **opti
     result = cli(str(archive), "-o", str(spec))
     assert result.exit_code == 0, result.output
     text = spec.read_text()
-    assert format_text(text) == text, "not fmt-clean"
-    assert not [d for d in lint_text(text) if d.is_error]
     program = torch.export.load(archive)  # what a user of the archive has: no module class
-    reference = program.module()
-    x = torch.randn(2, *shape, generator=torch.Generator().manual_seed(0))
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        want = reference(x)
-    model = archc.loads(text)
-    assert model.totals.params == sum(p.numel() for p in reference.parameters())
-    assert model.totals.macs == counter.get_total_flops() // 2 // len(x)
-    assert tuple(model.analysis.output) == tuple(want.shape[1:])
-    built = archc.build_module(text)
-    built.load_state_dict(program.state_dict, strict=True)  # same keys, no renaming
-    built.eval()
-    with torch.no_grad():
-        assert torch.equal(built(x), want)
+    # the archive's batch of 2 is fixed: count on it, per sample
+    check_spec(text, program.module(), program.state_dict, shape, count_batch=2)
     return text
 
 
