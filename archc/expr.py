@@ -80,15 +80,16 @@ def _require_number(value: Value, expr) -> None:
         raise EvalError(f"`{expr.name}` is not defined here", expr.span,
                         code=Code.UNDEFINED_NAME)
     if isinstance(value, bool) or not (isinstance(value, (int, float)) or hasattr(value, "sym")):
-        raise EvalError(f"arithmetic needs numbers, got {_show(value)}", expr.span,
+        raise EvalError(f"arithmetic needs numbers, got {show_value(value)}", expr.span,
                         "only block parameters and numbers can be combined with + - * / //")
 
 
-def _show(value: Value) -> str:
+def show_value(value: Value) -> str:
+    """A value as the spec language writes it (true/false, tuples in parentheses)."""
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, tuple):
-        return "(" + ", ".join(_show(v) for v in value) + ")"
+        return "(" + ", ".join(show_value(v) for v in value) + ")"
     return str(value)
 
 
@@ -116,7 +117,7 @@ def _truth(value: Value, expr) -> bool:
     if hasattr(value, "sym"):
         bool(value)  # a symbolic value cannot decide: raises the code generator's NotSymbolic
     if not isinstance(value, bool):
-        raise EvalError(f"a condition must be true or false, got {_show(value)}", expr.span,
+        raise EvalError(f"a condition must be true or false, got {show_value(value)}", expr.span,
                         "compare it, e.g. `t != 1`", code=Code.BAD_CONDITION)
     return value
 

@@ -26,7 +26,7 @@ from archc.expand.tree import (
     TreeNode,
     Value,
 )
-from archc.expr import _SYMBOLS, INPUT, _show
+from archc.expr import _SYMBOLS, INPUT, show_value
 from archc.layers import REGISTRY, Args, LayerKind
 from archc.layers.aliases import ARGUMENT_ALIASES, KIND_ALIASES, alias_of, suggest
 from archc.layers.base import ValidationError, argument_problems
@@ -61,7 +61,7 @@ class CallsMixin:
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             if count is not _ERROR:
                 self.error(Code.BAD_ARGUMENT, f"repeat count must be a positive integer, got "
-                           f"{_show(count)}", item.count.span, trace=ctx.trace)
+                           f"{show_value(count)}", item.count.span, trace=ctx.trace)
             return [self._poisoned(item, ctx)]
         if count > self.limits.max_repeat:
             self.error(Code.VALUE_TOO_LARGE, f"repeat count {count} exceeds the cap of "
@@ -253,7 +253,7 @@ class CallsMixin:
                                _parameter_hint(got, ctx.env, _block_of(ctx), symbols), ctx.trace)
                 else:
                     self.error(Code.BAD_ARGUMENT, f"`{kind.name}` argument `{key}`="
-                               f"{_show(got)} must be {wanted}", span, None, ctx.trace)
+                               f"{show_value(got)} must be {wanted}", span, None, ctx.trace)
             return None
         self._valid_args[cache_key] = args
         return args

@@ -20,7 +20,7 @@ from archc.expand import (
     SideNode,
     TreeNode,
 )
-from archc.expr import INPUT
+from archc.expr import INPUT, show_value
 
 
 @dataclass
@@ -62,7 +62,7 @@ def _label(node: TreeNode) -> str:
         return f"again {node.shared}"
     if isinstance(node, BlockNode):
         # the call's arguments; the block's input shape (`in`) is in its environment too
-        args = ", ".join(_value(v) for k, v in node.args.items() if k != INPUT)
+        args = ", ".join(show_value(v) for k, v in node.args.items() if k != INPUT)
         return f"{node.block}({args})"
     if isinstance(node, ResidualNode):
         return "residual"
@@ -71,14 +71,6 @@ def _label(node: TreeNode) -> str:
     if isinstance(node, SideNode):
         return "side"
     return "{...}"
-
-
-def _value(value) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, tuple):
-        return "(" + ", ".join(_value(v) for v in value) + ")"
-    return str(value)
 
 
 def tree(body: list[TreeNode], analysis: Analysis) -> Group:

@@ -23,6 +23,7 @@ from archc.expand import (
     SideNode,
     TreeNode,
 )
+from archc.expr import show_value
 from archc.graph import Built
 
 ROOT = "root"
@@ -311,15 +312,7 @@ def _local(name: str) -> str:
 
 
 def _args_text(args: dict) -> str:
-    return ", ".join(f"{k}={_value(v)}" for k, v in args.items())
-
-
-def _value(value) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, tuple):
-        return "(" + ", ".join(_value(v) for v in value) + ")"
-    return str(value)
+    return ", ".join(f"{k}={show_value(v)}" for k, v in args.items())
 
 
 def kind_is_name(item: Item) -> bool:
