@@ -28,16 +28,17 @@ class _Model(BaseModel):
         (same `__dict__` in field order, defaults filled, `model_fields_set` the names given),
         without its per-field alias handling, which took most of the parser's time on big
         files (none of these models has aliases, a default factory or private attributes)."""
-        plan = _PLANS.get(cls) or _plan(cls)
-        values = {}
-        for name, default in plan:
-            if name in fields:
-                values[name] = fields[name]
-            elif default is not _REQUIRED:
-                values[name] = default.copy() if isinstance(default, _MUTABLE) else default
+        template, required, mutable = _TEMPLATES.get(cls) or _template(cls)
+        values = template.copy()  # every field in order, defaults in place
+        values.update(fields)
+        if len(values) != len(template) or not required <= fields.keys():
+            raise TypeError(f"{cls.__name__}.build: unknown or missing fields")
+        for name in mutable:
+            if name not in fields:
+                values[name] = values[name].copy()
         node = cls.__new__(cls)
         _set(node, "__dict__", values)
-        _set(node, "__pydantic_fields_set__", {name for name in fields if name in values})
+        _set(node, "__pydantic_fields_set__", set(fields))
         _set(node, "__pydantic_extra__", None)
         _set(node, "__pydantic_private__", None)
         return node
@@ -45,20 +46,23 @@ class _Model(BaseModel):
 
 _REQUIRED = object()
 _MUTABLE = (list, dict, set)
-_PLANS: dict[type, tuple[tuple[str, object], ...]] = {}
+_TEMPLATES: dict[type, tuple[dict[str, object], frozenset[str], tuple[str, ...]]] = {}
 _set = object.__setattr__
 
 
-def _plan(cls: type[BaseModel]) -> tuple[tuple[str, object], ...]:
-    """(field name, default or _REQUIRED) in field order; checks the shortcut's assumptions."""
-    plan = []
+def _template(cls: type[BaseModel]) -> tuple[dict[str, object], frozenset[str], tuple[str, ...]]:
+    """{field name: default or _REQUIRED} in field order, the required fields, and those whose
+    default is mutable (copied per node); checks the shortcut's assumptions."""
+    template = {}
     for name, field in cls.__pydantic_fields__.items():
         assert field.alias is None and field.validation_alias is None, name
         assert field.default_factory is None, name
-        plan.append((name, _REQUIRED if field.is_required() else field.default))
+        template[name] = _REQUIRED if field.is_required() else field.default
     assert not cls.__private_attributes__ and not cls.__pydantic_post_init__, cls
-    _PLANS[cls] = tuple(plan)
-    return _PLANS[cls]
+    required = frozenset(name for name, value in template.items() if value is _REQUIRED)
+    mutable = tuple(name for name, value in template.items() if isinstance(value, _MUTABLE))
+    _TEMPLATES[cls] = template, required, mutable
+    return _TEMPLATES[cls]
 
 
 class Node(_Model):

@@ -197,20 +197,22 @@ class _SlowPath(Exception):
 def _fast_parse(lark: Lark, text: str) -> SpecFile:
     """lark's contextual lexer and LALR loop for text without syntax errors, fused into one
     loop over lark's own tables, scanners and callbacks (the AST builder): the same tokens,
-    positions and reductions as `lark.parse`, at about half its cost per token (no generator,
-    lexer or parser state objects, and `?rule` pass-throughs such as expr -> sum -> ... ->
-    atom done without a call). Anything unexpected raises `_SlowPath`."""
+    positions and reductions as `lark.parse`, at well under half its cost per token (no
+    generator, lexer or parser state objects, tokens filled in place, and `?rule`
+    pass-throughs such as expr -> sum -> ... -> atom done without a call). Anything
+    unexpected raises `_SlowPath`."""
     tables = _fast_tables(lark)
-    built, rows, lexers, end_state = tables.built, tables.rows, tables.lexers, tables.end_state
+    rows, lexers, end_state = tables.rows, tables.lexers, tables.end_state
     every = lexers(frozenset())
     state_stack, value_stack = [tables.start_state], []
     pos, line, line_start, size = 0, 1, 0, len(text)
     token = None
+    new_str, token_class = str.__new__, Token
     while True:
         if pos < size:
-            accepts = built.get(state_stack[-1]) or rows(state_stack[-1])
+            accepts = rows[state_stack[-1]]
             mres, callback, ignore, newlines = every
-            excluded = frozenset()
+            excluded = None
             while True:  # the first alternative that matches, among those the state may take
                 for mre in mres:
                     match = mre.match(text, pos)
@@ -221,12 +223,17 @@ def _fast_parse(lark: Lark, text: str) -> SpecFile:
                 kind, lexeme = match.lastgroup, match.group(0)
                 if kind in ignore:
                     break
-                found = Token(kind, lexeme, pos, line, pos - line_start + 1)
+                # Token(kind, lexeme, pos, line, column, end_line, end_column, end_pos),
+                # without its two constructor calls; the end is filled in below
+                found = new_str(token_class, lexeme)
+                found.type, found.value, found.start_pos = kind, lexeme, pos
+                found.line, found.column = line, pos - line_start + 1
                 if kind in callback:
                     found = callback[kind](found)
                 if found.type in accepts:
                     break
-                excluded |= {found.type}  # `64` is no DIMS here, `block:` no keyword
+                # `64` is no DIMS here, `block:` no keyword: match again without that one
+                excluded = frozenset({found.type}) | (excluded or frozenset())
                 mres, callback, ignore, newlines = lexers(excluded)
             pos += len(lexeme)
             if kind in newlines and "\n" in lexeme:
@@ -244,8 +251,7 @@ def _fast_parse(lark: Lark, text: str) -> SpecFile:
             is_end = True
         while True:
             try:
-                count, action, target = (built.get(state_stack[-1])
-                                         or rows(state_stack[-1]))[token.type]
+                count, action, target = rows[state_stack[-1]][token.type]
             except KeyError:
                 raise _SlowPath from None
             if count < 0:  # shift
@@ -262,7 +268,7 @@ def _fast_parse(lark: Lark, text: str) -> SpecFile:
                     del state_stack[-count:]
                     del value_stack[-count:]
                 value_stack.append(action(children))
-            goto = (built.get(state_stack[-1]) or rows(state_stack[-1]))[target][2]
+            goto = rows[state_stack[-1]][target][2]
             state_stack.append(goto)
             if is_end and goto == end_state:
                 return value_stack[-1]
@@ -270,10 +276,9 @@ def _fast_parse(lark: Lark, text: str) -> SpecFile:
 
 @dataclass
 class _FastTables:
-    """lark's parse table and contextual lexers, re-shaped per state on first use."""
+    """lark's parse table re-shaped per state, and its contextual lexers made on first use."""
 
-    built: dict[int, dict[str, tuple]]  # what `rows` has re-shaped so far
-    rows: Any
+    rows: dict[int, dict[str, tuple]]
     lexers: Any
     start_state: int
     end_state: int
@@ -293,22 +298,19 @@ def _fast_tables(lark: Lark) -> _FastTables:
 
     frontend = lark.parser
     table, callbacks = frontend.parser.parser.parse_table, frontend.parser.parser.callbacks
-    rows: dict[int, dict[str, tuple]] = {}
     lexers: dict[frozenset[str], tuple] = {}
 
-    def row(state: int) -> dict[str, tuple]:
+    def row(actions: dict) -> dict[str, tuple]:
         """symbol -> (-1, terminal callback or None, next state) for a shift, (children,
         callback or None for a pass-through, rule's name) for a reduction."""
-        found = rows.get(state)
-        if found is None:
-            found = rows[state] = {}
-            for symbol, (action, arg) in table.states[state].items():
-                if action is Shift:
-                    found[symbol] = (-1, callbacks.get(symbol), arg)
-                else:
-                    count, call = len(arg.expansion), callbacks[arg]
-                    through = count == 1 and isinstance(call, ExpandSingleChild)
-                    found[symbol] = (count, None if through else call, arg.origin.name)
+        found = {}
+        for symbol, (action, arg) in actions.items():
+            if action is Shift:
+                found[symbol] = (-1, callbacks.get(symbol), arg)
+            else:
+                count, call = len(arg.expansion), callbacks[arg]
+                through = count == 1 and isinstance(call, ExpandSingleChild)
+                found[symbol] = (count, None if through else call, arg.origin.name)
         return found
 
     def lexer(excluded: frozenset[str]) -> tuple:
@@ -328,7 +330,8 @@ def _fast_tables(lark: Lark) -> _FastTables:
                                         basic.newline_types)
         return found
 
-    tables = _FastTables(rows, row, lexer, table.start_states["start"], table.end_states["start"])
+    rows = {state: row(actions) for state, actions in table.states.items()}
+    tables = _FastTables(rows, lexer, table.start_states["start"], table.end_states["start"])
     _FAST[id(lark)] = (lark, tables)
     return tables
 

@@ -5,6 +5,7 @@ Exit status: 0 success, 1 the spec has errors (or lint found problems), 2 usage 
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from typing import NoReturn
@@ -76,6 +77,10 @@ def load_or_exit(path: str, network: str | None, input_shape: str | None,
         count = sum(d.is_error for d in exc.diagnostics)
         click.echo(visible(f"{path}: {count} error{'s' * (count != 1)}"), err=True)
         sys.exit(EXIT_SPEC_ERROR)
+    # The model lives until the process exits: out of the cyclic collector's sight, the
+    # reports, insight and code generation that follow do not rescan its millions of objects
+    # each time they allocate (0.6 s of a 20,000-layer `params --format json`).
+    gc.freeze()
     networks = [net.name for net in model.spec.networks]
     if network is None and len(networks) > 1:
         click.echo(visible(f"note: {path} defines {len(networks)} networks "
