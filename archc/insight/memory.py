@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from archc.api import Model
+from archc.insight.rules import RuleMemo
 
 DTYPE_BYTES = {"fp32": 4, "float32": 4, "bf16": 2, "bfloat16": 2, "fp16": 2, "float16": 2,
                "fp64": 8, "float64": 8}
@@ -52,35 +53,42 @@ def estimate(model: Model, batch: int = 1, dtype: str = "fp32",
              optimizer: str = "adamw") -> Memory:
     size = DTYPE_BYTES[dtype]
     params = model.analysis.totals.params * size
-    layers, saved = _saved(model, batch, size)
+    steps = _nodes(model)
+    layers, saved = _saved(model, steps, batch, size)
     return Memory(batch, dtype, optimizer, params, params, OPTIMIZER_STATES[optimizer] * params,
-                  saved, params + _inference_peak(model, batch, size), layers)
+                  saved, params + _inference_peak(model, steps, batch, size), layers)
 
 
-def _nodes(model: Model):
-    """(graph node, layer node, its analysis row, input graph nodes), in dataflow order."""
+Step = tuple  # (graph node, layer node, its analysis row, input graph nodes)
+
+
+def _nodes(model: Model) -> list[Step]:
+    """Every analysed layer's step, in dataflow order (listed once, walked twice)."""
     rows = {row.name: row for row in model.analysis.layers}
-    for node, data in model.built.graph.nodes(data=True):
-        if node and data["layer"].name in rows:
-            yield node, data["layer"], rows[data["layer"].name], data["inputs"]
+    return [(node, data["layer"], rows[data["layer"].name], data["inputs"])
+            for node, data in model.built.graph.nodes(data=True)
+            if node and data["layer"].name in rows]
 
 
-def _saved(model: Model, batch: int, size: int) -> tuple[list[LayerMemory], int]:
+def _saved(model: Model, steps: list[Step], batch: int,
+           size: int) -> tuple[list[LayerMemory], int]:
     memory: dict[int, int] = {0: 0}  # graph node -> the node whose memory its output is
     owned = {0: _numel(model.analysis.input)}  # such a node -> its numel per sample
     grad = {0: False}  # does the tensor require grad? The input does not.
     order = {0: tuple(range(len(model.analysis.input) + 1))}  # axes in memory order
     kept: set = set()
     layers, total = [], 0
-    for node, layer, row, inputs in _nodes(model):
+    saved = RuleMemo("saved")
+    for node, layer, row, inputs in steps:
         kind = layer.kind
         memory[node] = memory.get(inputs[0], inputs[0]) if kind.view else node
         order[node] = _memory_order(kind, layer.args, order.get(inputs[0]), row.output)
-        owned.setdefault(memory[node], _numel(row.output))
-        grad[node] = row.params > 0 or any(grad.get(i, False) for i in inputs)
+        out_numel = _numel(row.output)
+        owned.setdefault(memory[node], out_numel)
+        grad[node] = row.params > 0 or any(map(grad.get, inputs))  # unknown: no grad
         here = 0
         # autograd records a layer only if it has parameters or an input needing a gradient
-        items = kind.saved(layer.args, list(row.inputs), row.output) if grad[node] else []
+        items = saved(layer, row.inputs, row.output) if grad[node] else []
         for index, item in enumerate(items):
             numel = item.numel
             if item.of is None:
@@ -96,7 +104,7 @@ def _saved(model: Model, batch: int, size: int) -> tuple[list[LayerMemory], int]
             kept.add(key)
             here += numel * (batch if item.per_sample else 1) * (item.nbytes or size)
         total += here
-        layers.append(LayerMemory(row.name, row.kind, here, _numel(row.output) * batch * size))
+        layers.append(LayerMemory(row.name, row.kind, here, out_numel * batch * size))
     return layers, total
 
 
@@ -123,12 +131,12 @@ def _numel(shape) -> int:
     return total
 
 
-def _inference_peak(model: Model, batch: int, size: int) -> int:
+def _inference_peak(model: Model, steps: list[Step], batch: int, size: int) -> int:
     """Walk the main path keeping every tensor until its last reader has run: the largest sum
     of live tensors (the input included). A view (flatten, permute, chunk) or an in-place
     activation on an input that dies with it shares that input's memory, which lives until
     the last reader of any tensor sharing it."""
-    steps = [s for s in _nodes(model) if s[2].side is None]
+    steps = [s for s in steps if s[2].side is None]
     readers: dict[int, int] = {}
     for node, _, _, inputs in steps:
         for source in inputs:

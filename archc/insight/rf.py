@@ -24,10 +24,11 @@ from fractions import Fraction
 from typing import Any
 
 from archc.api import Model
+from archc.insight.rules import RuleMemo
 from archc.layers.base import Window, fmt_shape, spatial_sizes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one per layer and axis, kept small
 class Axis:
     size: Any  # int or Fraction
     jump: Any
@@ -35,8 +36,11 @@ class Axis:
     axis: int = 0  # the network input's spatial axis these pixels lie on
 
     def through(self, w: Window) -> Axis:
-        return Axis(_norm(self.size + (w.extent - 1) * self.jump), _norm(w.scale * self.jump),
-                    _norm(self.start + w.offset * self.jump), self.axis)
+        scale, offset, extent = w.scale, w.offset, w.extent
+        if scale == 1 and offset == 0 and extent == 1:
+            return self  # same position (activations, norms, merges): the field is unchanged
+        return Axis(_norm(self.size + (extent - 1) * self.jump), _norm(scale * self.jump),
+                    _norm(self.start + offset * self.jump), self.axis)
 
     @property
     def end(self) -> Any:
@@ -48,7 +52,7 @@ class Axis:
         return _ceil(low), _floor(low + self.size - 1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Field:
     """A layer's receptive field: one Axis per spatial axis, or `whole` (every input pixel)."""
 
@@ -62,7 +66,14 @@ class Field:
 WHOLE = Field(None)
 
 
+# Plain ints are nearly every value: `type(v) is int` answers them first, because isinstance
+# against Fraction goes through ABCMeta's check (numbers.Rational), several times slower, and
+# these run a few times per axis per layer (20,000-layer specs).
+
+
 def _norm(value: Any) -> Any:
+    if type(value) is int:
+        return value
     return value.numerator if isinstance(value, Fraction) and value.denominator == 1 else value
 
 
@@ -110,6 +121,8 @@ def _text(value: Any) -> str:
 
 
 def _number(value: Any) -> int | float:
+    if type(value) is int:  # see _norm
+        return value
     return float(value) if isinstance(value, Fraction) else value
 
 
@@ -121,12 +134,13 @@ def receptive_fields(model: Model) -> Fields:
     fields: dict[int, Field] = {0: Field(tuple(Axis(1, 1, 0, i) for i in range(rank)))}
     by_name: dict[str, Field] = {}
     rows = {row.name: row for row in model.analysis.layers}
+    window = RuleMemo("window")
     for node, data in graph.nodes(data=True):
         if node == 0 or shapes.get(node) is None or data["layer"].name not in rows:
             continue
         layer = data["layer"]
         row = rows[layer.name]
-        windows = layer.kind.window(layer.args, list(row.inputs), row.output)
+        windows = window(layer, row.inputs, row.output)
         fields[node] = _combine([fields[i] for i in data["inputs"]], list(row.inputs),
                                 row.output, windows)
         by_name[layer.name] = fields[node]
@@ -134,26 +148,37 @@ def receptive_fields(model: Model) -> Fields:
 
 
 def _combine(sources: list[Field], inputs: list[tuple], out: tuple, windows) -> Field:
-    if windows is None or any(f.whole for f in sources):
+    if windows is None or any(f.axes is None for f in sources):
         return WHOLE
     out_sizes = spatial_sizes(out)
     if len(windows) != len(out_sizes):
         raise ValueError("a window rule must give one window per spatial axis of the output")
     reached = []
     for source, shape in zip(sources, inputs):
-        sizes = spatial_sizes(shape)
-        if len(source.axes) != len(windows) or len(sizes) != len(windows):
-            return WHOLE  # the layout changed rank (only flattening rules do; be safe)
-        axes = []
-        for i, w in enumerate(windows):
-            j = _source_axis(i, w)
-            if sizes[j] == 1 and out_sizes[i] != 1:
-                return WHOLE  # broadcast: every output position reads this input's one position
-            axes.append(source.axes[j].through(w))
-        reached.append(tuple(axes))
+        axes = _path(source.axes, spatial_sizes(shape), out_sizes, windows)
+        if axes is None:
+            return WHOLE
+        reached.append(axes)
+    if len(reached) == 1:  # one input (all but merges): nothing to unite
+        same = all(a is b for a, b in zip(reached[0], sources[0].axes))
+        return sources[0] if same else Field(reached[0])  # same: a same-position layer
     if any(len({a.axis for a in axes}) > 1 for axes in zip(*reached)):
         return WHOLE  # paths cross different input axes (a merge with a transposed copy)
     return Field(tuple(_union(axes) for axes in zip(*reached)))
+
+
+def _path(source: tuple[Axis, ...], sizes: tuple, out_sizes: tuple,
+          windows) -> tuple[Axis, ...] | None:
+    """One input's field carried through the windows; None when the output reads all of it."""
+    if len(source) != len(windows) or len(sizes) != len(windows):
+        return None  # the layout changed rank (only flattening rules do; be safe)
+    axes = []
+    for i, w in enumerate(windows):
+        j = _source_axis(i, w)
+        if sizes[j] == 1 and out_sizes[i] != 1:
+            return None  # broadcast: every output position reads this input's one position
+        axes.append(source[j].through(w))
+    return tuple(axes)
 
 
 def _source_axis(i: int, w: Window) -> int:
