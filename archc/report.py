@@ -203,10 +203,10 @@ def _emit(value: Any, out: list[str], newline: str) -> None:
             if not isinstance(key, str):
                 raise _NotPlain  # json's own key conversions
             plain = _PLAIN.get(type(item))
-            if plain is not None:
-                out.append(separator + _ENCODE(key) + ": " + plain(item))
+            if plain is not None:  # (f-strings: one concatenation, not three)
+                out.append(f"{separator}{_ENCODE(key)}: {plain(item)}")
             else:
-                out.append(separator + _ENCODE(key) + ": ")
+                out.append(f"{separator}{_ENCODE(key)}: ")
                 _emit(item, out, inner)
             separator = "," + inner
         out.append(newline + "}")
@@ -216,8 +216,8 @@ def _emit(value: Any, out: list[str], newline: str) -> None:
             return
         inner = newline + "  "
         try:  # a list of plain scalars (shapes, per-axis values) in one piece
-            out.append("[" + inner + ("," + inner).join([_PLAIN[type(item)](item)
-                                                         for item in value]) + newline + "]")
+            items = ("," + inner).join([_PLAIN[type(item)](item) for item in value])
+            out.append(f"[{inner}{items}{newline}]")
             return
         except KeyError:
             pass
