@@ -312,18 +312,26 @@ class AstBuilder:
 
     # positions
     def _span(self, children: list) -> Span:
-        self._count(children[0])
-        parts = [c for c in children if c is not None]
-        (line, col), (end_line, end_col) = _start(parts[0]), _end(parts[-1])
+        self._elements += 1
+        if self._elements > MAX_ELEMENTS:
+            self._count(children[0])
+        first, last = children[0], children[-1]  # optional parts are None
+        if first is None:
+            first = next(c for c in children if c is not None)
+        if last is None:
+            last = next(c for c in reversed(children) if c is not None)
+        (line, col), (end_line, end_col) = _start(first), _end(last)
         return Span(self.file, line, col, end_line, end_col)
 
     def _tok_span(self, tok: Token) -> Span:
-        self._count(tok)
+        self._elements += 1
+        if self._elements > MAX_ELEMENTS:
+            self._count(tok)
         return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column)
 
     def _count(self, where: Part | None) -> None:
-        """Bound the work a huge file can cause: parsing stops at MAX_ELEMENTS nodes."""
-        self._elements += 1
+        """Bound the work a huge file can cause: parsing stops at MAX_ELEMENTS nodes (counted
+        inline by the span makers, which call this once past the cap)."""
         if self._elements > MAX_ELEMENTS and isinstance(where, Token):
             span = Span(self.file, where.line, where.column, where.line, where.column + 1)
             raise self._error(Code.TOO_LARGE, f"the file holds more than {MAX_ELEMENTS:,} "

@@ -287,6 +287,20 @@ class _FastTables:
 _FAST: dict[int, tuple[Lark, _FastTables]] = {}
 
 
+def _only_rewraps(rule: Any, call: Any) -> bool:
+    """`_item : _unlabeled`, `__network_star_1 : _stmt`: an inlined rule of one inlined child,
+    for which lark builds a new Tree around the child's children, only for the parent to
+    splice those children in. The child itself serves the parent as well (the parent reads
+    nothing but `.children` of a child it splices), so no call and no Tree is needed."""
+    from lark import Tree
+    from lark.parse_tree_builder import ChildFilterLALR_NoPlaceholders
+
+    builder = getattr(call, "node_builder", None)
+    return (rule.origin.name.startswith("_") and type(call) is ChildFilterLALR_NoPlaceholders
+            and [tuple(step) for step in call.to_include] == [(0, True)]
+            and isinstance(builder, functools.partial) and builder.func is Tree)
+
+
 def _fast_tables(lark: Lark) -> _FastTables:
     if id(lark) in _FAST:
         return _FAST[id(lark)][1]
@@ -309,7 +323,8 @@ def _fast_tables(lark: Lark) -> _FastTables:
                 found[symbol] = (-1, callbacks.get(symbol), arg)
             else:
                 count, call = len(arg.expansion), callbacks[arg]
-                through = count == 1 and isinstance(call, ExpandSingleChild)
+                through = count == 1 and (isinstance(call, ExpandSingleChild)
+                                          or _only_rewraps(arg, call))
                 found[symbol] = (count, None if through else call, arg.origin.name)
         return found
 

@@ -4,6 +4,7 @@ Imports torch and the tool, instantiates the module from the emitted file, runs 
 
     python bench/child_tools.py torchinfo EMITTED.py
     python bench/child_tools.py fvcore EMITTED.py
+    python bench/child_tools.py torchinfo torchvision:resnet50   (torchvision's own module)
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ INPUT = (1, 3, 224, 224)
 
 
 def load_network(path: str):
-    """The network class is the last class in a file archc emitted (blocks come first)."""
+    """The network class is the last class in a file archc emitted (blocks come first), or
+    `torchvision:NAME`: torchvision's own model of that name (untrained), as a user would
+    summarise it (importing torchvision is then part of the process)."""
+    if path.startswith("torchvision:"):
+        import torchvision
+
+        return torchvision.models.get_model(path.partition(":")[2], weights=None).eval()
     classes = re.findall(r"^class (\w+)\(nn\.Module\):", Path(path).read_text(), re.M)
     spec = importlib.util.spec_from_file_location("emitted", path)
     module = importlib.util.module_from_spec(spec)

@@ -75,6 +75,7 @@ def _cases():
     return cases
 
 
+@pytest.mark.independent  # measured by PyTorch itself
 @pytest.mark.parametrize("path,network", _cases(),
                          ids=lambda v: getattr(v, "stem", v) or "")
 def test_saved_activation_bytes_match_pytorch(path, network):
@@ -84,6 +85,7 @@ def test_saved_activation_bytes_match_pytorch(path, network):
     assert abs(predicted - measured) <= TOLERANCE * measured, (predicted, measured)
 
 
+@pytest.mark.independent  # measured by PyTorch itself
 def test_bf16_halves_the_saved_bytes_and_matches():
     model = _model(ROOT / "specs/resnet18.arch")
     measured = measure_saved(model, torch.bfloat16)
@@ -91,6 +93,7 @@ def test_bf16_halves_the_saved_bytes_and_matches():
     assert abs(predicted - measured) <= TOLERANCE * measured
 
 
+@pytest.mark.independent  # measured by PyTorch itself
 def test_parameters_gradients_and_adamw_state():
     """AdamW keeps exp_avg and exp_avg_sq per parameter: measured on the optimizer itself."""
     model = archc.load(ROOT / "examples/lenet5.arch")
@@ -118,6 +121,7 @@ def test_memory_command_and_params_totals():
     assert "Training memory" in params
 
 
+@pytest.mark.independent  # hand arithmetic
 def test_inference_peak_by_hand():
     """1x8x8 -> conv 4 (3x3, p=1) -> relu (in place) -> conv 2 (1x1), fp32: the relu output
     (256 values) and the last conv's output (128) are live together: 384 * 4 = 1,536 bytes,
@@ -154,6 +158,7 @@ MODERN = {  # views, permuted maps and the new kinds, each where its saving rule
 }
 
 
+@pytest.mark.independent  # measured by PyTorch itself
 @pytest.mark.parametrize("name", sorted(MODERN))
 def test_saved_bytes_of_views_and_channels_last_maps(name):
     model = archc.loads(MODERN[name])
@@ -161,6 +166,7 @@ def test_saved_bytes_of_views_and_channels_last_maps(name):
     assert estimate(model, batch=BATCH).saved_bytes == measured
 
 
+@pytest.mark.independent  # hand arithmetic
 def test_inference_peak_keeps_a_chunked_tensor_until_its_last_view():
     """4x4x4 input (64 values) -> chunk(2, 0) and chunk(2, 1) in two branches -> conv 1x1 each
     (16 values out per branch) -> concat (32): the input lives until the second conv has run,
