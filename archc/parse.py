@@ -16,7 +16,7 @@ import json
 import re
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -202,17 +202,17 @@ def _fast_parse(lark: Lark, text: str) -> SpecFile:
     pass-throughs such as expr -> sum -> ... -> atom done without a call). Anything
     unexpected raises `_SlowPath`."""
     tables = _fast_tables(lark)
-    rows, lexers, end_state = tables.rows, tables.lexers, tables.end_state
-    every = lexers(frozenset())
+    rows, lexers, end_state, chains = tables.rows, tables.lexers, tables.end_state, tables.chains
+    learned, unlearned = tables.scanners, (frozenset(), lexers(frozenset()))
     state_stack, value_stack = [tables.start_state], []
     pos, line, line_start, size = 0, 1, 0, len(text)
     token = None
     new_str, token_class = str.__new__, Token
     while True:
         if pos < size:
-            accepts = rows[state_stack[-1]]
-            mres, callback, ignore, newlines = every
-            excluded = None
+            state = state_stack[-1]
+            accepts = rows[state]
+            excluded, (mres, callback, ignore, newlines) = learned.get(state, unlearned)
             while True:  # the first alternative that matches, among those the state may take
                 for mre in mres:
                     match = mre.match(text, pos)
@@ -232,9 +232,11 @@ def _fast_parse(lark: Lark, text: str) -> SpecFile:
                     found = callback[kind](found)
                 if found.type in accepts:
                     break
-                # `64` is no DIMS here, `block:` no keyword: match again without that one
-                excluded = frozenset({found.type}) | (excluded or frozenset())
-                mres, callback, ignore, newlines = lexers(excluded)
+                # `64` is no DIMS here, `block:` no keyword: match again without that one,
+                # and in this state never try it again (it is no terminal the state takes)
+                excluded = excluded | {found.type}
+                learned[state] = excluded, lexers(excluded)
+                mres, callback, ignore, newlines = learned[state][1]
             pos += len(lexeme)
             if kind in newlines and "\n" in lexeme:
                 line += lexeme.count("\n")
@@ -261,7 +263,17 @@ def _fast_parse(lark: Lark, text: str) -> SpecFile:
                 value_stack.append(token if action is None else action(token))
                 break
             if action is None:  # a pass-through rule: one child, which is the value
-                del state_stack[-1]
+                # `64` as an argument is unary -> product -> ... -> expr: eight such steps,
+                # each popping the top state only, so where they lead depends on the state
+                # below, the top one and the lookahead alone: walked once, then looked up
+                key = (state_stack[-2], state_stack[-1], token.type)
+                goto = chains.get(key)
+                if goto is None:
+                    goto = chains[key] = _pass_through(rows, *key, end_state)
+                state_stack[-1] = goto
+                if is_end and goto == end_state:
+                    return value_stack[-1]
+                continue
             else:
                 children = value_stack[-count:] if count else []
                 if count:
@@ -274,6 +286,43 @@ def _fast_parse(lark: Lark, text: str) -> SpecFile:
                 return value_stack[-1]
 
 
+def _keyword_lookup(call: Any) -> Any:
+    """lark's callback that turns a NAME into a keyword (`network`, `if`...) by matching the
+    keywords' alternation against it, as a dict lookup where every keyword is a plain
+    case-sensitive string (the same answer, without two calls and a regex per name)."""
+    from lark.lexer import PatternStr, UnlessCallback
+
+    scanner = getattr(call, "scanner", None)
+    if type(call) is not UnlessCallback or scanner.g_regex_flags or not all(
+            type(t.pattern) is PatternStr and not t.pattern.flags for t in scanner.terminals):
+        return call
+    keywords: dict[str, str] = {}
+    for terminal in scanner.terminals:  # the alternation's first match wins
+        keywords.setdefault(terminal.pattern.value, terminal.name)
+
+    def keyword(token: Token) -> Token:
+        kind = keywords.get(token.value)
+        if kind is not None:
+            token.type = kind
+        return token
+
+    return keyword
+
+
+def _pass_through(rows: dict[int, dict[str, tuple]], below: int, top: int, lookahead: str,
+                  end_state: int) -> int:
+    """The state on top of `below` after every pass-through reduction the parser makes from
+    `top` on `lookahead` (stopping at the accepting state)."""
+    state = top
+    while True:
+        step = rows[state].get(lookahead)
+        if step is None or step[0] != 1 or step[1] is not None:
+            return state  # (where the lookahead is not expected, the parser's loop says so)
+        state = rows[below][step[2]][2]  # the rule's goto from the state below
+        if state == end_state:
+            return state
+
+
 @dataclass
 class _FastTables:
     """lark's parse table re-shaped per state, and its contextual lexers made on first use."""
@@ -282,6 +331,10 @@ class _FastTables:
     lexers: Any
     start_state: int
     end_state: int
+    # (state below, top state, lookahead) -> the top state after its pass-through reductions
+    chains: dict[tuple[int, int, str], int] = field(default_factory=dict)
+    # state -> (terminals it turned out not to take, the scanner without them)
+    scanners: dict[int, tuple[frozenset[str], tuple]] = field(default_factory=dict)
 
 
 _FAST: dict[int, tuple[Lark, _FastTables]] = {}
@@ -341,7 +394,8 @@ def _fast_tables(lark: Lark) -> _FastTables:
             conf.skip_validation = True
             basic = BasicLexer(conf)
             scanner = basic.scanner
-            found = lexers[excluded] = (scanner._mres, basic.callback, basic.ignore_types,
+            callback = {kind: _keyword_lookup(call) for kind, call in basic.callback.items()}
+            found = lexers[excluded] = (scanner._mres, callback, basic.ignore_types,
                                         basic.newline_types)
         return found
 
