@@ -63,6 +63,31 @@ def read_spec(path: str) -> tuple[str, str]:
 
 def load_or_exit(path: str, network: str | None, input_shape: str | None,
                  max_layers: int | None = None):
+    # Importing the pipeline (pydantic models and dataclasses by the dozen) and running it
+    # allocate a great deal and free nothing cyclic; with the collector running, each
+    # collection rescans everything the process holds, the dependencies' modules included.
+    # Once loaded, the model lives until the process exits: frozen out of the collector's
+    # sight, the reports, insight and code generation that follow do not rescan its millions
+    # of objects either (0.6 s of a 20,000-layer `params --format json`).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        model, sources = _load(path, network, input_shape, max_layers)
+        gc.freeze()
+    finally:
+        if was_enabled:
+            gc.enable()
+    networks = [net.name for net in model.spec.networks]
+    if network is None and len(networks) > 1:
+        click.echo(visible(f"note: {path} defines {len(networks)} networks "
+                           f"({', '.join(networks)}); using the last, {networks[-1]} "
+                           "(choose with --network)"), err=True)
+    return model, sources
+
+
+
+def _load(path: str, network: str | None, input_shape: str | None, max_layers: int | None):
+    """(model, sources), or the diagnostics printed and exit 1."""
     from archc.api import loads
     from archc.expand import Limits
 
@@ -71,23 +96,12 @@ def load_or_exit(path: str, network: str | None, input_shape: str | None,
     try:
         name, text = read_spec(path)
         sources[name] = text
-        model = loads(text, name, network, parse_dims(input_shape), limits)
+        return loads(text, name, network, parse_dims(input_shape), limits), sources
     except ArchcError as exc:
         print_diagnostics(exc.diagnostics, sources)
         count = sum(d.is_error for d in exc.diagnostics)
         click.echo(visible(f"{path}: {count} error{'s' * (count != 1)}"), err=True)
         sys.exit(EXIT_SPEC_ERROR)
-    # The model lives until the process exits: out of the cyclic collector's sight, the
-    # reports, insight and code generation that follow do not rescan its millions of objects
-    # each time they allocate (0.6 s of a 20,000-layer `params --format json`).
-    gc.freeze()
-    networks = [net.name for net in model.spec.networks]
-    if network is None and len(networks) > 1:
-        click.echo(visible(f"note: {path} defines {len(networks)} networks "
-                           f"({', '.join(networks)}); using the last, {networks[-1]} "
-                           "(choose with --network)"), err=True)
-    return model, sources
-
 
 # readable=False: an unreadable file is E005 (exit 1) wherever it is named, as in a folder.
 spec_argument = click.argument("spec", type=click.Path(dir_okay=False, allow_dash=True,
