@@ -12,6 +12,7 @@ from typing import NoReturn
 
 import click
 
+from archc._perf import stage
 from archc._version import __version__
 from archc.errors import ArchcError, Diagnostic, render, visible
 
@@ -69,21 +70,15 @@ def load_or_exit(path: str, network: str | None, input_shape: str | None,
     # Once loaded, the model lives until the process exits: frozen out of the collector's
     # sight, the reports, insight and code generation that follow do not rescan its millions
     # of objects either (0.6 s of a 20,000-layer `params --format json`).
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with stage():  # the collector paused, and resumed whatever way loading ends
         model, sources = _load(path, network, input_shape, max_layers)
         gc.freeze()
-    finally:
-        if was_enabled:
-            gc.enable()
     networks = [net.name for net in model.spec.networks]
     if network is None and len(networks) > 1:
         click.echo(visible(f"note: {path} defines {len(networks)} networks "
                            f"({', '.join(networks)}); using the last, {networks[-1]} "
                            "(choose with --network)"), err=True)
     return model, sources
-
 
 
 def _load(path: str, network: str | None, input_shape: str | None, max_layers: int | None):

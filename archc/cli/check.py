@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import shutil
 import sys
-from collections.abc import Iterator
 
 import click
 
+from archc._perf import stage
 from archc.cli import (
     EXIT_SPEC_ERROR,
     _require_file,
@@ -84,23 +82,12 @@ def params(spec: str, network: str | None, input_shape: str | None, max_layers: 
     if fmt == "json":
         from archc.insight.summary import json_document
 
-        with _collector_paused():
+        # The document is an acyclic tree of about ten containers per layer, built in one go:
+        # the collector would only rescan it as it grows (0.05 s of a 20,000-layer document).
+        with stage():
             text = report.dumps_indented(json_document(model, view))
         click.echo(text)
         return
     render_text = {"json": report.to_json, "markdown": report.to_markdown, "csv": report.to_csv}
     click.echo(render_text[fmt](model.analysis, view), nl=fmt == "json")
 
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The JSON document is an acyclic tree of about ten containers per layer, built in one go:
-    the cyclic collector would only rescan it as it grows (0.05 s of a 20,000-layer document)
-    and find nothing to free. Whatever cycles arise meanwhile are collected after."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
