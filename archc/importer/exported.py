@@ -203,23 +203,12 @@ class Translation:
         for node in self.ep.graph.nodes:
             if node.op == "call_function" and any(a in depends for a in node.all_input_nodes):
                 depends.add(node)
-        live, todo = set(), [self.output]
-        while todo:
-            node = todo.pop()
-            for arg in node.all_input_nodes:
-                if arg in depends and arg not in live:
-                    live.add(arg)
-                    todo.append(arg)
+        live: set = set()
+        _add_sources(self.output, depends, live)
         for node in self.ep.graph.nodes:  # in-place updates of live tensors
             if node in depends and _mutates(node) and node.args and node.args[0] in live:
                 live.add(node)
-                todo = [node]
-                while todo:
-                    cur = todo.pop()
-                    for arg in cur.all_input_nodes:
-                        if arg in depends and arg not in live:
-                            live.add(arg)
-                            todo.append(arg)
+                _add_sources(node, depends, live)
         live.discard(self.x)
         return live
 
@@ -570,6 +559,16 @@ def _packet(node) -> str:
 
 def _op(node) -> str:
     return str(node.target)
+
+
+def _add_sources(node, depends: set, live: set) -> None:
+    """Add to `live` every input-dependent operation that `node` reads, directly or not."""
+    todo = [node]
+    while todo:
+        for arg in todo.pop().all_input_nodes:
+            if arg in depends and arg not in live:
+                live.add(arg)
+                todo.append(arg)
 
 
 def _mutates(node) -> bool:
